@@ -1,0 +1,33 @@
+# Two entry points: `make run` (set-up + default workflow) and `make test` (set-up + test suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.sgdspectra-installed
+CORES  ?= all
+
+.PHONY: run test report lock clean help
+
+help:
+	@echo "make run    - create .venv, install pinned dependencies, run the default workflow"
+	@echo "make test   - create .venv, install pinned dependencies, run the whole test suite"
+	@echo "make clean  - remove results/ and .snakemake/ (keeps .venv)"
+
+$(STAMP): envs/requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r envs/requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --configfile config.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lock: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu$$//' > envs/requirements.lock.new
+	mv envs/requirements.lock.new envs/requirements.lock
+
+clean:
+	rm -rf results .snakemake

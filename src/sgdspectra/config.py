@@ -1,0 +1,199 @@
+"""Configuration: validation against the JSON schema, defaults, and typed views.
+
+The workflow calls :func:`validate_config` on the raw config before any job runs. Every key of the
+schema has a type, a description and a default; missing keys are filled in, unknown keys, wrong
+types and out-of-range values raise :class:`ConfigError` with a message naming the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+__all__ = [
+    "ConfigError",
+    "DataConfig",
+    "ModelConfig",
+    "SnapshotConfig",
+    "TrainConfig",
+    "load_schema",
+    "load_config",
+    "validate_config",
+    "iter_schema_keys",
+]
+
+
+class ConfigError(ValueError):
+    """Raised when a configuration does not satisfy the schema."""
+
+
+def load_schema() -> dict[str, Any]:
+    """Return the workflow's JSON schema (shipped with the package)."""
+    text = resources.files("sgdspectra").joinpath("schemas/config.schema.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def _key(path: Iterator[Any] | Any) -> str:
+    parts = [str(p) for p in path]
+    return ".".join(parts) if parts else "<top level>"
+
+
+def _fill_defaults(validator_class: type) -> type:
+    """Extend a validator so that ``properties`` fills in missing defaults before validating."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):  # noqa: ANN001 (jsonschema API)
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    def set_additional_defaults(validator, aP, instance, schema):  # noqa: ANN001
+        # Models are keyed by free names: fill defaults inside each of them as well.
+        if isinstance(instance, dict) and isinstance(aP, dict):
+            extras = set(instance) - set(schema.get("properties", {}))
+            for extra in sorted(extras):
+                yield from validator.descend(instance[extra], aP, path=extra)
+        elif aP is False and isinstance(instance, dict):
+            yield from validator_class.VALIDATORS["additionalProperties"](
+                validator, aP, instance, schema
+            )
+
+    return jsonschema.validators.extend(
+        validator_class,
+        {"properties": set_defaults, "additionalProperties": set_additional_defaults},
+    )
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extras = sorted(set(error.instance) - set(allowed))
+        return "; ".join(
+            f"config key '{_key([*path, extra])}' is unknown (allowed here: {', '.join(allowed)})"
+            for extra in extras
+        )
+    if error.validator == "oneOf" and error.context:
+        inner = min(error.context, key=lambda e: len(e.message))
+        return f"config key '{_key(path)}': {error.instance!r} is not valid ({inner.message})"
+    return f"config key '{_key(path)}': {error.message}"
+
+
+def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``config`` in place against the schema, fill defaults, and return it.
+
+    Raises
+    ------
+    ConfigError
+        Listing every violation, each naming its key (e.g. ``models.mlp.train.lr``).
+    """
+    if not isinstance(config, dict):
+        raise ConfigError(f"the configuration must be a mapping, got {type(config).__name__}")
+    schema = load_schema()
+    cls = _fill_defaults(jsonschema.Draft202012Validator)
+    validator = cls(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        lines = sorted({_describe(e) for e in errors})
+        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(lines))
+    return config
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file and validate it (defaults filled in)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    return validate_config(raw)
+
+
+def iter_schema_keys(schema: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, dict]]:
+    """Yield ``(dotted key, subschema)`` for every documented key of the schema (for docs/tests)."""
+    defs = schema.get("$defs", {})
+    for name, sub in schema.get("properties", {}).items():
+        key = f"{prefix}{name}"
+        yield key, sub
+        target = sub
+        ap = sub.get("additionalProperties")
+        if isinstance(ap, dict) and "$ref" in ap:
+            target = defs[ap["$ref"].split("/")[-1]]
+            key = f"{key}.<name>"
+        if "properties" in target:
+            yield from iter_schema_keys({"properties": target["properties"], "$defs": defs}, key + ".")
+
+
+# ----------------------------------------------------------------------------- typed views
+@dataclass(frozen=True)
+class DataConfig:
+    name: str = "digits"
+    val_fraction: float = 0.2
+    split_seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 3000
+    batch_size: int = 32
+    lr: float = 0.05
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    device: str = "cpu"
+    log_every_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class SnapshotConfig:
+    log_points: int = 12
+    log_until: int = 200
+    every: int = 250
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to train one model: architecture, data, optimiser, snapshot schedule."""
+
+    name: str = "mlp"
+    architecture: str = "mlp"
+    hidden: tuple[int, ...] = (256, 256)
+    activation: str = "relu"
+    init: str = "normal_fan_in"
+    bias: bool = True
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    snapshots: SnapshotConfig = field(default_factory=SnapshotConfig)
+
+    @classmethod
+    def from_dict(cls, name: str, spec: Mapping[str, Any]) -> ModelConfig:
+        """Build from one validated ``models.<name>`` entry (missing keys take schema defaults)."""
+        spec = validate_config({"models": {name: copy.deepcopy(dict(spec))}})["models"][name]
+        return cls(
+            name=name,
+            architecture=spec["architecture"],
+            hidden=tuple(spec["hidden"]),
+            activation=spec["activation"],
+            init=spec["init"],
+            bias=spec["bias"],
+            data=DataConfig(**spec["data"]),
+            train=TrainConfig(**spec["train"]),
+            snapshots=SnapshotConfig(**spec["snapshots"]),
+        )
+
+    def to_json(self) -> str:
+        """The configuration as JSON (stored in every output's provenance)."""
+        from dataclasses import asdict
+
+        return json.dumps(asdict(self), sort_keys=True)

@@ -1,0 +1,69 @@
+"""Data sets. The default one ships with scikit-learn: 1,797 real 8x8 handwritten digits."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import DataConfig
+
+log = logging.getLogger(__name__)
+
+__all__ = ["ArrayDataset", "load_dataset", "train_val_split"]
+
+
+@dataclass(frozen=True)
+class ArrayDataset:
+    """A classification data set split into train and validation arrays (float32 inputs)."""
+
+    name: str
+    x_train: np.ndarray  # (n_train, d)
+    y_train: np.ndarray  # (n_train,) int64
+    x_val: np.ndarray  # (n_val, d)
+    y_val: np.ndarray  # (n_val,) int64
+    n_classes: int
+
+    @property
+    def input_dim(self) -> int:
+        return int(self.x_train.shape[1])
+
+
+def train_val_split(
+    n: int, y: np.ndarray, val_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified split of ``range(n)`` into sorted train and validation indices, fixed by ``seed``."""
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    rng = np.random.default_rng(seed)
+    val: list[np.ndarray] = []
+    for label in np.unique(y):
+        idx = np.flatnonzero(y == label)
+        rng.shuffle(idx)
+        n_val = int(round(val_fraction * idx.size))
+        val.append(idx[:n_val])
+    val_idx = np.sort(np.concatenate(val))
+    train_idx = np.setdiff1d(np.arange(n), val_idx)
+    return train_idx, val_idx
+
+
+def _load_digits() -> tuple[np.ndarray, np.ndarray, int]:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    # Pixel intensities are 0..16; scale to [0, 1] then standardise with global statistics.
+    x = bunch.data.astype(np.float64) / 16.0
+    x = (x - x.mean()) / x.std()
+    return x.astype(np.float32), bunch.target.astype(np.int64), 10
+
+
+def load_dataset(cfg: DataConfig) -> ArrayDataset:
+    """Load the data set named in ``cfg`` and split it deterministically."""
+    loaders = {"digits": _load_digits}
+    if cfg.name not in loaders:
+        raise ValueError(f"unknown data set {cfg.name!r}; available: {', '.join(sorted(loaders))}")
+    x, y, n_classes = loaders[cfg.name]()
+    tr, va = train_val_split(len(y), y, cfg.val_fraction, cfg.split_seed)
+    log.info("data set %s: %d train, %d validation examples", cfg.name, tr.size, va.size)
+    return ArrayDataset(cfg.name, x[tr], y[tr], x[va], y[va], n_classes)

@@ -1,0 +1,23 @@
+"""Figures drawn from stored products (run files, fit tables, SDE files).
+
+Each figure function draws, computes nothing beyond binning, and returns the
+``matplotlib.figure.Figure``; :func:`save_figure` writes it as PNG and PDF atomically.
+"""
+
+from sgdspectra.plotting.esd import plot_esd_evolution
+from sgdspectra.plotting.fits import plot_stationary_fits
+from sgdspectra.plotting.sde import plot_sde_vs_observed
+from sgdspectra.plotting.style import STYLE, figure_style, save_figure
+from sgdspectra.plotting.trajectories import plot_sv_trajectories
+from sgdspectra.plotting.training import plot_training_curves
+
+__all__ = [
+    "STYLE",
+    "figure_style",
+    "plot_esd_evolution",
+    "plot_sde_vs_observed",
+    "plot_stationary_fits",
+    "plot_sv_trajectories",
+    "plot_training_curves",
+    "save_figure",
+]

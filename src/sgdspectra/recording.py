@@ -1,0 +1,112 @@
+"""The snapshot callback and the run record it builds (stored as one netCDF per run)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+from torch import nn
+
+from .spectra import normalized_singular_values, singular_values_with_driver
+from .training import Callback, Trainer
+
+log = logging.getLogger(__name__)
+
+__all__ = ["SpectrumRecorder", "analysed_matrices"]
+
+
+def analysed_matrices(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """Every 2-D weight parameter, named without the ``.weight`` suffix, in registration order."""
+    out = []
+    for name, p in model.named_parameters():
+        if p.ndim == 2:
+            out.append((name.removesuffix(".weight"), p))
+    return out
+
+
+@dataclass
+class SpectrumRecorder(Callback):
+    """Records singular values of every 2-D weight, losses, accuracies and lr at given steps."""
+
+    steps: np.ndarray
+    kinds: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._todo = set(int(s) for s in self.steps)
+        self.rows: list[dict] = []
+        self.batch_loss: list[float] = []
+        self.drivers: set[str] = set()
+
+    def _record(self, trainer: Trainer, step: int) -> None:
+        train_loss, train_acc = trainer.evaluate("train")
+        val_loss, val_acc = trainer.evaluate("val")
+        sigma, sigma_norm, shapes = {}, {}, {}
+        for name, p in analysed_matrices(trainer.model):
+            values, driver = singular_values_with_driver(p, name=name, step=step)
+            self.drivers.add(driver)
+            sigma[name] = values
+            sigma_norm[name] = normalized_singular_values(p, name=name, step=step)
+            shapes[name] = tuple(p.shape)
+        self.rows.append(dict(
+            step=step, lr=trainer.lr, train_loss=train_loss, val_loss=val_loss,
+            train_accuracy=train_acc, val_accuracy=val_acc, sigma=sigma, sigma_norm=sigma_norm,
+            shapes=shapes,
+        ))
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        if 0 in self._todo:
+            self._record(trainer, 0)
+
+    def on_step_end(self, trainer: Trainer, step: int, batch_loss: float) -> None:
+        self.batch_loss.append(batch_loss)
+        if step in self._todo:
+            self._record(trainer, step)
+
+    def to_dataset(self) -> xr.Dataset:
+        """The snapshots recorded so far as a Dataset (dims step, matrix, k; see docs/data-format.md)."""
+        if not self.rows:
+            raise ValueError("no snapshot was recorded")
+        names = list(self.rows[0]["shapes"])
+        shapes = self.rows[0]["shapes"]
+        k_max = max(min(shapes[n]) for n in names)
+        n_steps = len(self.rows)
+        sigma = np.full((n_steps, len(names), k_max), np.nan)
+        sigma_norm = np.full_like(sigma, np.nan)
+        for i, row in enumerate(self.rows):
+            for j, name in enumerate(names):
+                v = row["sigma"][name]
+                sigma[i, j, : v.size] = v
+                sigma_norm[i, j, : v.size] = row["sigma_norm"][name]
+
+        def per_step(key: str) -> np.ndarray:
+            return np.array([row[key] for row in self.rows], dtype=np.float64)
+
+        ds = xr.Dataset(
+            data_vars=dict(
+                sigma=(("step", "matrix", "k"), sigma, {
+                    "long_name": "singular values of the weight (descending, NaN-padded)", "units": "1"}),
+                sigma_normalized=(("step", "matrix", "k"), sigma_norm, {
+                    "long_name": "singular values of (W - mean) / (std * sqrt(max(m, n)))", "units": "1"}),
+                train_loss=("step", per_step("train_loss"), {"long_name": "mean cross-entropy on the training split", "units": "nat"}),
+                val_loss=("step", per_step("val_loss"), {"long_name": "mean cross-entropy on the validation split", "units": "nat"}),
+                train_accuracy=("step", per_step("train_accuracy"), {"long_name": "training accuracy", "units": "1"}),
+                val_accuracy=("step", per_step("val_accuracy"), {"long_name": "validation accuracy", "units": "1"}),
+                lr=("step", per_step("lr"), {"long_name": "learning rate", "units": "1"}),
+                batch_loss=("iteration", np.asarray(self.batch_loss, dtype=np.float64), {
+                    "long_name": "minibatch loss of each SGD step", "units": "nat"}),
+            ),
+            coords=dict(
+                step=("step", np.array([r["step"] for r in self.rows], dtype=np.int64), {"long_name": "SGD step", "units": "1"}),
+                matrix=("matrix", np.array(names, dtype=object), {"long_name": "weight matrix (parameter name)"}),
+                k=("k", np.arange(k_max, dtype=np.int64), {"long_name": "index of the singular value, 0 = largest", "units": "1"}),
+                n_rows=("matrix", np.array([shapes[n][0] for n in names], dtype=np.int64), {"long_name": "rows of the PyTorch weight (out features)", "units": "1"}),
+                n_cols=("matrix", np.array([shapes[n][1] for n in names], dtype=np.int64), {"long_name": "columns of the PyTorch weight (in features)", "units": "1"}),
+                kind=("matrix", np.array([self.kinds.get(n, "other") for n in names], dtype=object), {"long_name": "kind of matrix"}),
+                iteration=("iteration", np.arange(1, len(self.batch_loss) + 1, dtype=np.int64), {"long_name": "SGD step of the minibatch loss", "units": "1"}),
+            ),
+            attrs=dict(svd_backend=", ".join(sorted(self.drivers)),
+                       orientation="PyTorch (out, in); spectra are orientation-free; q = min/max"),
+        )
+        return ds
