@@ -102,11 +102,14 @@ def set_step_axis(ax: Axes, steps: np.ndarray, label: str = "SGD step") -> None:
     ax.set_xlabel(label)
 
 
-def save_figure(fig: Figure, png_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str]) -> None:
+def save_figure(
+    fig: Figure, png_path: str | os.PathLike[str], pdf_path: str | os.PathLike[str]
+) -> None:
     """Write ``fig`` as PNG and PDF, each atomically, then close it.
 
     Each file is first written to a temporary name in its own folder and renamed with
-    ``os.replace`` once complete (:func:`sgdspectra.io.atomic_path`), so a killed job never leaves a partial figure behind.
+    ``os.replace`` once complete (:func:`sgdspectra.io.atomic_path`), so a killed job never
+    leaves a partial figure behind.
     """
     try:
         with figure_style():

@@ -1,0 +1,166 @@
+"""Shared test fixtures: small synthetic products that follow docs/data-format.md exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+#: PyTorch shapes (n_rows, n_cols) of the synthetic matrices.
+SHAPES: dict[str, tuple[int, int]] = {
+    "layers.0": (32, 16),
+    "layers.1": (32, 32),
+    "head": (4, 32),
+}
+KINDS: dict[str, str] = {"layers.0": "mlp_in", "layers.1": "mlp_hidden", "head": "mlp_out"}
+STEPS: tuple[int, ...] = (0, 10, 20, 40)
+LR = 0.05
+
+FIT_COLUMNS: tuple[str, ...] = (
+    "model", "seed", "matrix", "kind", "n_rows", "n_cols", "step", "law", "status", "message",
+    "n_values", "n_zeros", "n_params", "loglik", "aic", "ks", "alpha", "alpha_se", "xmin",
+    "n_tail", "reliable", "variance", "q", "lambda_minus", "lambda_plus", "num_spikes",
+    "shape", "rate",
+)  # fmt: skip
+
+
+def normalized(w: np.ndarray) -> np.ndarray:
+    """The paper's normalisation (W - mean) / (std * sqrt(M)), population std."""
+    std = w.std()
+    if std == 0:
+        return np.zeros_like(w)
+    return (w - w.mean()) / (std * np.sqrt(max(w.shape)))
+
+
+def make_run_dataset(
+    shapes: dict[str, tuple[int, int]] | None = None,
+    steps: Sequence[int] = STEPS,
+    seed: int = 0,
+) -> xr.Dataset:
+    """A run file (spectra.nc layout) of Gaussian weights drifting under random updates."""
+    shapes = SHAPES if shapes is None else shapes
+    rng = np.random.default_rng(seed)
+    names = list(shapes)
+    n_k = max(min(s) for s in shapes.values())
+    sigma = np.full((len(steps), len(names), n_k), np.nan)
+    sigma_norm = np.full_like(sigma, np.nan)
+    weights = {m: rng.normal(0.0, 1.0 / np.sqrt(c), size=(r, c)) for m, (r, c) in shapes.items()}
+    for i, step in enumerate(steps):
+        for j, m in enumerate(names):
+            if i > 0:
+                weights[m] = weights[m] + 0.01 * (step - steps[i - 1]) * rng.normal(
+                    0.0, 1.0 / np.sqrt(shapes[m][1]), size=shapes[m]
+                )
+            n = min(shapes[m])
+            sigma[i, j, :n] = np.linalg.svd(weights[m], compute_uv=False)
+            sigma_norm[i, j, :n] = np.linalg.svd(normalized(weights[m]), compute_uv=False)
+    n_iter = int(steps[-1])
+    iteration = np.arange(1, n_iter + 1, dtype=np.int64)
+    frac = np.asarray(steps, dtype=float) / max(steps[-1], 1)
+
+    def var(dims: tuple[str, ...], data: np.ndarray, long_name: str, units: str) -> xr.Variable:
+        return xr.Variable(dims, data, attrs={"long_name": long_name, "units": units})
+
+    return xr.Dataset(
+        data_vars={
+            "sigma": var(("step", "matrix", "k"), sigma, "singular values", "1"),
+            "sigma_normalized": var(("step", "matrix", "k"), sigma_norm,
+                                    "singular values of the normalised weight", "1"),
+            "train_loss": var(("step",), 2.3 - 1.5 * frac, "train loss", "nat"),
+            "val_loss": var(("step",), 2.3 - 1.3 * frac, "validation loss", "nat"),
+            "train_accuracy": var(("step",), 0.1 + 0.8 * frac, "train accuracy", "1"),
+            "val_accuracy": var(("step",), 0.1 + 0.75 * frac, "validation accuracy", "1"),
+            "lr": var(("step",), np.full(len(steps), LR), "learning rate", "1"),
+            "batch_loss": var(("iteration",), 2.3 - 1.5 * iteration / max(n_iter, 1)
+                              + 0.1 * rng.normal(size=n_iter), "minibatch loss", "nat"),
+        },
+        coords={
+            "step": ("step", np.asarray(steps, dtype=np.int64)),
+            "matrix": ("matrix", np.asarray(names, dtype=str)),
+            "k": ("k", np.arange(n_k, dtype=np.int64)),
+            "n_rows": ("matrix", np.asarray([shapes[m][0] for m in names], dtype=np.int64)),
+            "n_cols": ("matrix", np.asarray([shapes[m][1] for m in names], dtype=np.int64)),
+            "kind": ("matrix", np.asarray([KINDS.get(m, "mlp_hidden") for m in names], dtype=str)),
+            "iteration": ("iteration", iteration),
+        },
+        attrs={"title": "synthetic run", "seed": seed, "status": "complete",
+               "orientation": "analysis orientation M = max(n_rows, n_cols)"},
+    )
+
+
+def make_fit_table(ds: xr.Dataset, model: str = "mlp") -> pd.DataFrame:
+    """A fit table with plausible rows at every step; ``head`` (4 values) is ``too_few_values``."""
+    rows = []
+    for step in ds["step"].values:
+        for m in ds["matrix"].values:
+            r, c = int(ds["n_rows"].sel(matrix=m)), int(ds["n_cols"].sel(matrix=m))
+            sig = ds["sigma"].sel(matrix=m, step=step).values
+            lam = sig[np.isfinite(sig)] ** 2
+            base = {"model": model, "seed": int(ds.attrs["seed"]), "matrix": str(m),
+                    "kind": str(ds["kind"].sel(matrix=m).values), "n_rows": r, "n_cols": c,
+                    "step": int(step), "n_values": lam.size, "n_zeros": 0}
+            for law in ("marchenko_pastur", "power_law", "eq13", "gamma_exact"):
+                row = dict.fromkeys(FIT_COLUMNS, np.nan) | base | {"law": law}
+                if lam.size < 10:
+                    row |= {"status": "too_few_values", "message": "4 values < 10"}
+                    rows.append(row)
+                    continue
+                mean, v = lam.mean(), lam.var()
+                row |= {"status": "ok", "message": "", "n_params": 2, "ks": 0.1, "loglik": -1.0}
+                if law == "marchenko_pastur":
+                    row |= {"variance": mean / max(r, c), "q": min(r, c) / max(r, c),
+                            "num_spikes": 0}
+                elif law == "power_law":
+                    xmin = float(np.median(lam))
+                    row |= {"alpha": 3.0, "xmin": xmin, "n_tail": int((lam >= xmin).sum())}
+                else:
+                    row |= {"shape": mean**2 / v, "rate": mean / v}
+                rows.append(row)
+    return pd.DataFrame(rows, columns=list(FIT_COLUMNS))
+
+
+def make_sde_dataset(
+    ds: xr.Dataset, matrix: str, n_replicas: int = 6, shift: float = 0.0, noise: float = 0.05,
+    seed: int = 1,
+) -> xr.Dataset:
+    """An SDE file (matrix_ou.nc layout) whose λ are the observed λ plus ``shift``, jittered.
+
+    With ``noise = 0`` every replica equals the observed spectrum plus ``shift`` exactly.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(min(ds["n_rows"].sel(matrix=matrix), ds["n_cols"].sel(matrix=matrix)))
+    lam_obs = ds["sigma"].sel(matrix=matrix).transpose("step", "k").values[:, :n] ** 2
+    jitter = np.exp(noise * rng.normal(size=(n_replicas, *lam_obs.shape)))
+    lam = np.sort(lam_obs[None] * jitter + shift, axis=-1)[..., ::-1]
+    steps = ds["step"].values.astype(np.int64)
+    lr = float(ds["lr"].values[0])
+    return xr.Dataset(
+        {"lam": (("replica", "t", "k"), lam, {"long_name": "squared singular values",
+                                              "units": "1"})},
+        coords={"replica": np.arange(n_replicas, dtype=np.int64), "t": ("t", lr * steps),
+                "k": np.arange(n, dtype=np.int64), "step": ("t", steps)},
+        attrs={"scheme": "exact_ou", "m": max(ds["n_rows"].sel(matrix=matrix).item(),
+                                               ds["n_cols"].sel(matrix=matrix).item()),
+               "n": n, "s": 1e-3, "gamma": 1e-2, "seed": seed, "n_replicas": n_replicas},
+    )
+
+
+@pytest.fixture(scope="session")
+def run_dataset() -> xr.Dataset:
+    """Three matrices (32×16, 32×32, 4×32), four steps."""
+    return make_run_dataset()
+
+
+@pytest.fixture(scope="session")
+def fit_table(run_dataset: xr.Dataset) -> pd.DataFrame:
+    """Fit table matching :func:`run_dataset`."""
+    return make_fit_table(run_dataset)
+
+
+@pytest.fixture(scope="session")
+def sde_datasets(run_dataset: xr.Dataset) -> dict[str, xr.Dataset]:
+    """SDE outputs for two of the three matrices."""
+    return {m: make_sde_dataset(run_dataset, m) for m in ("layers.0", "head")}

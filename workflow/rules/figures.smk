@@ -1,0 +1,94 @@
+# Figures: each its own rule and target, PNG and PDF, one shared style. They read stored
+# products only, so `snakemake results/figures/<name>.png` rebuilds one figure in seconds.
+
+
+rule plot_esd_evolution:
+    input:
+        run_file,
+    output:
+        png=report(
+            "results/figures/esd_evolution_{model}_seed{seed}.png",
+            caption="../report/esd_evolution.rst",
+            category="spectra",
+            labels={"figure": "ESD evolution", "model": "{model}", "seed": "{seed}"},
+        ),
+        pdf="results/figures/esd_evolution_{model}_seed{seed}.pdf",
+    params:
+        n_snapshots=config["figures"]["n_esd_snapshots"],
+    log:
+        "results/logs/plot_esd_evolution/{model}_seed{seed}.log",
+    script:
+        "../../scripts/plot_esd_evolution.py"
+
+
+rule plot_sv_trajectories:
+    input:
+        run_file,
+    output:
+        png=report(
+            "results/figures/sv_trajectories_{model}_seed{seed}.png",
+            caption="../report/sv_trajectories.rst",
+            category="spectra",
+            labels={"figure": "singular-value trajectories", "model": "{model}", "seed": "{seed}"},
+        ),
+        pdf="results/figures/sv_trajectories_{model}_seed{seed}.pdf",
+    params:
+        top_k=config["figures"]["top_k"],
+    log:
+        "results/logs/plot_sv_trajectories/{model}_seed{seed}.log",
+    script:
+        "../../scripts/plot_sv_trajectories.py"
+
+
+rule plot_stationary_fits:
+    input:
+        run=run_file,
+        fits=fit_file,
+    output:
+        png=report(
+            "results/figures/stationary_fits_{model}_seed{seed}.png",
+            caption="../report/stationary_fits.rst",
+            category="fits",
+            labels={"figure": "stationary laws", "model": "{model}", "seed": "{seed}"},
+        ),
+        pdf="results/figures/stationary_fits_{model}_seed{seed}.pdf",
+    log:
+        "results/logs/plot_stationary_fits/{model}_seed{seed}.log",
+    script:
+        "../../scripts/plot_stationary_fits.py"
+
+
+rule plot_sde_vs_observed:
+    input:
+        run=run_file,
+        sde=sde_files,
+        comparison=sde_comparison_file,
+    output:
+        png=report(
+            "results/figures/sde_vs_observed_{model}_seed{seed}.png",
+            caption="../report/sde_vs_observed.rst",
+            category="SDE",
+            labels={"figure": "SDE vs observed", "model": "{model}", "seed": "{seed}"},
+        ),
+        pdf="results/figures/sde_vs_observed_{model}_seed{seed}.pdf",
+    log:
+        "results/logs/plot_sde_vs_observed/{model}_seed{seed}.log",
+    script:
+        "../../scripts/plot_sde_vs_observed.py"
+
+
+rule plot_training_curves:
+    input:
+        run_file,
+    output:
+        png=report(
+            "results/figures/training_curves_{model}_seed{seed}.png",
+            caption="../report/training_curves.rst",
+            category="training",
+            labels={"figure": "training curves", "model": "{model}", "seed": "{seed}"},
+        ),
+        pdf="results/figures/training_curves_{model}_seed{seed}.pdf",
+    log:
+        "results/logs/plot_training_curves/{model}_seed{seed}.log",
+    script:
+        "../../scripts/plot_training_curves.py"

@@ -1,0 +1,28 @@
+# Matrix-level SDE ensembles started from each recorded matrix's initial spectrum, and their
+# comparison with the observed spectra.
+
+
+rule simulate_sde:
+    input:
+        run_file,
+    output:
+        "results/sde/{model}/seed{seed}/{matrix}/matrix_ou.nc",
+    params:
+        sde=config["sde"],
+    log:
+        "results/logs/simulate_sde/{model}_seed{seed}_{matrix}.log",
+    threads: 1
+    script:
+        "../../scripts/simulate_sde.py"
+
+
+rule compare_sde:
+    input:
+        run=run_file,
+        sde=sde_files,
+    output:
+        "results/sde/{model}/seed{seed}/comparison.csv",
+    log:
+        "results/logs/compare_sde/{model}_seed{seed}.log",
+    script:
+        "../../scripts/compare_sde.py"

@@ -1,0 +1,25 @@
+# Tables: CSV and Markdown, aggregated over seeds.
+
+
+rule make_table_fits:
+    input:
+        fit_files_of_model,
+    output:
+        csv="results/tables/fits_{model}.csv",
+        md="results/tables/fits_{model}.md",
+    log:
+        "results/logs/make_table_fits/{model}.log",
+    script:
+        "../../scripts/make_table_fits.py"
+
+
+rule make_table_sde:
+    input:
+        sde_comparisons_of_model,
+    output:
+        csv="results/tables/sde_vs_observed_{model}.csv",
+        md="results/tables/sde_vs_observed_{model}.md",
+    log:
+        "results/logs/make_table_sde/{model}.log",
+    script:
+        "../../scripts/make_table_sde.py"

@@ -1,0 +1,16 @@
+# Training with singular-value snapshots: one netCDF file per model and seed.
+
+
+rule train_model:
+    output:
+        "results/runs/{model}/seed{seed}/spectra.nc",
+    params:
+        model=model_config,
+    log:
+        "results/logs/train_model/{model}_seed{seed}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../../scripts/train_model.py"
