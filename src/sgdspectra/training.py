@@ -130,7 +130,7 @@ class Trainer:
         for step in range(1, self.cfg.steps + 1):
             idx = self._batches.next()
             loss = self.loss_fn(self.model(self.x_train[idx]), self.y_train[idx])
-            loss_value = float(loss)
+            loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
                 raise TrainingDiverged(step, f"minibatch loss is {loss_value}")
             self.optimizer.zero_grad(set_to_none=True)

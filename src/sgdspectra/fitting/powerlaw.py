@@ -103,8 +103,10 @@ def _ok_result(
 ) -> PowerLawFit:  # fmt: skip
     reliable = bool(alpha <= RELIABLE_MAX_ALPHA and n_tail >= RELIABLE_MIN_TAIL)
     if not reliable:
-        message += f"; unreliable (alpha={alpha:.4g} > {RELIABLE_MAX_ALPHA:g} " \
-                   f"or n_tail={n_tail} < {RELIABLE_MIN_TAIL})"
+        message += (
+            f"; unreliable: needs alpha <= {RELIABLE_MAX_ALPHA:g} and n_tail >= "
+            f"{RELIABLE_MIN_TAIL}, got alpha={alpha:.4g}, n_tail={n_tail}"
+        )
     loglik = n_tail * (math.log(alpha - 1.0) - math.log(xmin)) - alpha * s
     params = {
         "alpha": alpha, "alpha_se": (alpha - 1.0) / math.sqrt(n_tail), "xmin": xmin,
@@ -189,9 +191,7 @@ def fit_power_law(
     if n_bad:
         return _not_ok("nonfinite", msg, x.size, n_zeros)
     u, counts = np.unique(x, return_counts=True)  # ascending unique values
-    c_le = np.cumsum(counts)  # #{x <= u_l}
-    c_lt = c_le - counts  # #{x < u_l}
-    k_tail = x.size - c_lt  # tail size for xmin = u_j
+    k_tail = x.size - (np.cumsum(counts) - counts)  # #{x >= u_j}: tail size for xmin = u_j
     admissible = k_tail >= min_tail
     if xmin_range is not None:
         admissible &= (u >= xmin_range[0]) & (u <= xmin_range[1])

@@ -14,6 +14,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -28,6 +30,7 @@ __all__ = [
     "DroppedValuesWarning",
     "failed_result",
     "split_values",
+    "ks_statistic",
 ]
 
 #: Allowed values of ``status``.
@@ -139,3 +142,20 @@ def split_values(
         warnings.warn(msg, DroppedValuesWarning, stacklevel=3)
         logger.warning(msg)
     return x[keep], 0, dropped, ""
+
+
+def ks_statistic(
+    values: npt.NDArray[np.float64],
+    cdf: Callable[[npt.NDArray[np.float64]], npt.NDArray[np.float64]],
+) -> float:
+    """One-sample Kolmogorov–Smirnov distance ``sup |F_n - F|`` against a continuous ``cdf``.
+
+    Exact with ties: with sorted values, ``max_i max(i/n - F(x_i), F(x_i) - (i-1)/n)``.
+    """
+    x = np.sort(np.asarray(values, dtype=np.float64))
+    n = x.size
+    if n == 0:
+        return math.nan
+    f = np.asarray(cdf(x), dtype=np.float64)
+    i = np.arange(1, n + 1, dtype=np.float64)
+    return float(max(np.max(i / n - f), np.max(f - (i - 1.0) / n)))

@@ -13,7 +13,7 @@ from scipy import stats
 
 from sgdspectra.laws import mp_pdf, power_law_pdf
 from sgdspectra.plotting.esd import finite_values, matrix_shape
-from sgdspectra.plotting.style import figure_style, matrix_title, panel_grid
+from sgdspectra.plotting.style import figure_style, matrix_title, panel_grid, set_log_x
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def draw_fit_panel(
         else:
             ax.plot([], [], " ", label=label)
     positive = heights[heights > 0]
-    ax.set_xscale("log")
+    set_log_x(ax, grid)
     ax.set_yscale("log")
     ax.set_xlim(grid[0], grid[-1])
     ax.set_ylim(positive.min() / 20.0, positive.max() * 5.0)
@@ -135,7 +135,8 @@ def plot_stationary_fits(ds: xr.Dataset, fits: pd.DataFrame) -> Figure:
     matrices = [str(m) for m in ds["matrix"].values]
     step = int(ds["step"].values[-1])
     with figure_style():
-        fig, axes = panel_grid(len(matrices), max_cols=3)
+        fig, axes = panel_grid(len(matrices), max_cols=2)
+        fig.set_figwidth(fig.get_figwidth() * 1.6)
         for ax, matrix in zip(axes, matrices, strict=True):
             n_rows, n_cols, _ = matrix_shape(ds, matrix)
             sigma = finite_values(ds["sigma"].sel(matrix=matrix, step=step))
@@ -143,5 +144,5 @@ def plot_stationary_fits(ds: xr.Dataset, fits: pd.DataFrame) -> Figure:
             ax.set_title(f"{matrix_title(matrix, n_rows, n_cols)}, step {step}")
             ax.set_xlabel("λ = σ²")
             ax.set_ylabel("density p(λ)")
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=6.5)
+            ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7)
     return fig

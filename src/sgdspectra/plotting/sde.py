@@ -8,13 +8,23 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 import xarray as xr
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from sgdspectra.comparison import comparison_step, observed_lam, simulated_lam_at_step
 from sgdspectra.plotting.esd import matrix_shape
 from sgdspectra.plotting.fits import log_bins
-from sgdspectra.plotting.style import figure_style, matrix_title, new_figure, set_step_axis
+from sgdspectra.plotting.style import (
+    figure_style,
+    matrix_title,
+    new_figure,
+    set_log_x,
+    set_step_axis,
+    subscript,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +60,7 @@ def draw_lam_histograms(ax: Axes, obs: np.ndarray, sim: np.ndarray) -> None:
     if obs_pos.size:
         ax.hist(obs_pos, bins=edges, density=True, histtype="step", color="C0", lw=1.5,
                 label=f"observed (n = {obs_pos.size})")
-    ax.set_xscale("log")
+    set_log_x(ax, edges)
     ax.set_xlabel("λ = σ²")
     ax.set_ylabel("density")
     ax.legend(loc="best")
@@ -76,12 +86,22 @@ def draw_top_trajectories(ax: Axes, ds: xr.Dataset, matrix: str, sde_ds: xr.Data
         color = f"C{i}"
         ax.fill_between(sim_steps, low[:, i], high[:, i], color=color, alpha=0.18, lw=0)
         ax.plot(sim_steps, median[:, i], "--", color=color, lw=1.2)
-        ax.plot(obs_steps, obs[:, i], "o-", ms=2.5, color=color, lw=1.2, label=f"σ_{i + 1}")
-    ax.plot([], [], "k-", label="observed")
-    ax.plot([], [], "k--", label="SDE median, 5–95 %")
+        ax.plot(obs_steps, obs[:, i], "o-", ms=2.5, color=color, lw=1.2)
     set_step_axis(ax, np.concatenate([obs_steps, sim_steps]))
     ax.set_ylabel("singular value σ")
-    ax.legend(loc="best", ncols=2)
+
+
+def trajectory_legend_handles() -> list[Artist]:
+    """Figure-level legend: colour = index of σ, line style = observed or simulated."""
+    handles: list[Artist] = [
+        Line2D([], [], color=f"C{i}", lw=2, label=f"σ{subscript(i + 1)}") for i in range(N_TOP)
+    ]
+    handles += [
+        Line2D([], [], color="k", marker="o", ms=2.5, label="observed"),
+        Line2D([], [], color="k", ls="--", label="SDE median"),
+        Patch(color="k", alpha=0.18, label="SDE 5–95 % band"),
+    ]
+    return handles
 
 
 def plot_sde_vs_observed(
@@ -101,7 +121,8 @@ def plot_sde_vs_observed(
         raise ValueError("no matrix of the run has SDE output")
     with figure_style():
         fig, axes = new_figure(len(matrices), 2)
-        fig.set_figwidth(2 * 4.0)
+        fig.set_figwidth(2 * 4.2)
+        fig.set_figheight(fig.get_figheight() + 0.4)
         for r, matrix in enumerate(matrices):
             n_rows, n_cols, _ = matrix_shape(ds, matrix)
             sde_ds = sde[matrix]
@@ -114,4 +135,5 @@ def plot_sde_vs_observed(
             )
             draw_top_trajectories(axes[r, 1], ds, matrix, sde_ds)
             axes[r, 1].set_title(f"{matrix_title(matrix, n_rows, n_cols)}: top σ")
+        fig.legend(handles=trajectory_legend_handles(), loc="outside lower center", ncols=7)
     return fig

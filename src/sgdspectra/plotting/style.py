@@ -17,6 +17,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
+from matplotlib import ticker
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -31,7 +32,9 @@ STYLE: dict[str, Any] = {
     "axes.titlesize": 9.0,
     "axes.labelsize": 9.0,
     "legend.fontsize": 7.5,
-    "legend.frameon": False,
+    "legend.frameon": True,
+    "legend.framealpha": 0.85,
+    "legend.edgecolor": "none",
     "xtick.labelsize": 8.0,
     "ytick.labelsize": 8.0,
     "axes.spines.top": False,
@@ -99,7 +102,38 @@ def set_step_axis(ax: Axes, steps: np.ndarray, label: str = "SGD step") -> None:
     positive = positive[positive > 0]
     linthresh = float(positive.min()) if positive.size else 1.0
     ax.set_xscale("symlog", linthresh=linthresh, linscale=0.5)
+    ax.xaxis.set_major_locator(
+        ticker.SymmetricalLogLocator(linthresh=linthresh, base=10.0, subs=[1.0, 2.0, 5.0])
+    )
+    ax.xaxis.set_minor_locator(
+        ticker.SymmetricalLogLocator(linthresh=linthresh, base=10.0, subs=np.arange(2.0, 10.0))
+    )
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(_plain_number))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel(label)
+
+
+def _plain_number(value: float, _pos: int | None = None) -> str:
+    return f"{value:g}"
+
+
+def set_log_x(ax: Axes, values: np.ndarray) -> None:
+    """Log x axis; over less than two decades of ``values`` ticks sit at 1, 2, 5 × 10ᵏ."""
+    ax.set_xscale("log")
+    positive = np.asarray(values, dtype=float)
+    positive = positive[positive > 0]
+    if positive.size and np.log10(positive.max() / positive.min()) < 2.0:
+        ax.xaxis.set_major_locator(ticker.LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(_plain_number))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+
+
+def subscript(i: int) -> str:
+    """``i`` written with Unicode subscript digits (σ₁, σ₁₂)."""
+    return str(i).translate(_SUBSCRIPTS)
+
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def save_figure(

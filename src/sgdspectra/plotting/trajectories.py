@@ -8,9 +8,16 @@ import numpy as np
 import xarray as xr
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from sgdspectra.plotting.esd import matrix_shape
-from sgdspectra.plotting.style import figure_style, matrix_title, panel_grid, set_step_axis
+from sgdspectra.plotting.style import (
+    figure_style,
+    matrix_title,
+    panel_grid,
+    set_step_axis,
+    subscript,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +48,20 @@ def plot_sv_trajectories(ds: xr.Dataset, top: int = 8) -> Figure:
             n_top = min(top, n_values)
             colors = colormaps["viridis"](np.linspace(0.0, 0.85, max(n_top, 1)))
             for i in range(n_top):
-                label = None
-                if i == 0:
-                    label = "σ₁ (largest)"
-                elif i == n_top - 1:
-                    label = f"σ_{n_top}"
-                ax.plot(steps, sigma[:, i], color=colors[i], lw=1.1, label=label)
-            ax.plot(steps, bulk_median(sigma), "--", color="C1", lw=1.4, label="bulk median σ")
+                ax.plot(steps, sigma[:, i], color=colors[i], lw=1.1)
+            ax.plot(steps, bulk_median(sigma), "--", color="C1", lw=1.4)
             set_step_axis(ax, steps)
-            ax.set_yscale("log")
             ax.set_ylabel("singular value σ")
             ax.set_title(f"{matrix_title(matrix, n_rows, n_cols)}, top {n_top}")
-            ax.legend(loc="best")
+        fig.legend(handles=legend_handles(top), loc="outside lower center", ncols=3)
     return fig
+
+
+def legend_handles(top: int) -> list[Line2D]:
+    """Figure-level legend: σ₁ darkest, smaller σ lighter, and the bulk median."""
+    dark, light = colormaps["viridis"]([0.0, 0.85])
+    return [
+        Line2D([], [], color=dark, label="σ₁ (largest)"),
+        Line2D([], [], color=light, label=f"σ₂ … σ{subscript(top)} (lighter = smaller)"),
+        Line2D([], [], color="C1", ls="--", label="bulk median σ (all k)"),
+    ]

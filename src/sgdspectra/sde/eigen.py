@@ -1,0 +1,345 @@
+"""Singular-value level simulation of the weight SDE (SCIENCE.md §4), ordered and positive.
+
+For ``dW = -gamma W dt + sqrt(s) dB`` (pure weight decay, additive isotropic noise) the
+singular values of the m x n matrix W (m >= n) follow, in Itô form and while distinct,
+
+    dsigma_i = -gamma sigma_i dt + s [ (m - n) / (2 sigma_i) + sum_{j != i} sigma_i / (sigma_i^2 - sigma_j^2) ] dt
+               + sqrt(s) dbeta_i .
+
+We integrate **sigma, never lambda**: in sigma the noise is additive, so no square root of a
+(possibly negative) lambda ever appears (the failure of plain Euler--Maruyama on the lambda-SDE
+``dlambda = ... + 2 sqrt(s lambda) dbeta``, CASES.md #29); lambda is recovered as ``sigma**2``
+(:func:`lam_from_sigma`), which is non-negative by construction.
+
+Scheme ("sigma_em_bridge"): explicit Euler--Maruyama steps on a grid of size ``<= dt``. A
+proposed step is *rejected* when it would break the strict order
+``sigma_1 > ... > sigma_n`` (or positivity ``sigma_n > 0`` when m > n), produce a non-finite
+value, or when the deterministic displacement ``h |b_i|`` of any value exceeds half the distance
+to its nearest neighbour (or to 0). A rejected step is split in two halves; the Brownian increment
+of the first half is drawn from the Brownian bridge ``N(dB / 2, h / 4)`` given the increment
+``dB`` of the whole step, and the second half gets the remainder, so the driving Brownian path is
+preserved (adaptive stepping on a Brownian tree). Halving recurses until every sub-step is
+accepted (at most ``REFINE_MAX_DEPTH`` levels, else ``RuntimeError``). Ordering is therefore
+checked at every (sub-)step and values never cross; the number of rejections is recorded.
+
+For m == n the smallest value hits 0 (the Bessel dimension of ``sigma_n`` is m - n + 1 = 1);
+the drift is then odd in ``sigma_n`` and ``sigma_n = |x|`` of the extended process, so the
+scheme reflects ``sigma_n -> |sigma_n|`` (exact in law) and allows ``sigma_n = 0``.
+
+Bias: the scheme is first order in the weak sense away from collisions; the rejection rule only
+refines the grid near collisions and near 0 (see tests/test_sde_eigen.py::test_weak_error_shrinks).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import numpy as np
+import xarray as xr
+from numpy.typing import ArrayLike
+
+from sgdspectra.sde._common import (
+    FloatArray,
+    check_dims,
+    check_nonnegative,
+    check_positive,
+    check_replicas_and_seed,
+    check_times,
+    chunks,
+    ou_transition_std,
+    replica_sequences,
+    step_grid,
+)
+
+log = logging.getLogger(__name__)
+
+#: Memory budget (bytes) of one chunk of replicas (two N x N work arrays per replica + noise).
+CHUNK_BYTES: int = 2**26
+#: Target number of Brownian increments drawn per replica and block of steps.
+BLOCK_ELEMS: int = 2**14
+#: Maximal number of successive halvings of one step before giving up.
+REFINE_MAX_DEPTH: int = 60
+#: A step is rejected when h |b_i| exceeds this fraction of the distance to the nearest neighbour.
+DRIFT_GUARD: float = 0.5
+#: A start is degenerate when a gap (or sigma_n for m > n) is below this times sqrt(s h).
+DEGENERATE_REL_GAP: float = 1e-6
+
+
+def sigma_drift(sigma: FloatArray, m: int, s: float, gamma: float, work: FloatArray | None = None) -> FloatArray:
+    """Drift ``b_i`` of the sigma-SDE for a batch ``sigma`` of shape (batch, N), O(N^2) per row.
+
+    ``b_i = -gamma sigma_i + s [(m - N) / (2 sigma_i) + sum_{j != i} sigma_i / ((sigma_i - sigma_j)(sigma_i + sigma_j))]``.
+    The product form of ``sigma_i^2 - sigma_j^2`` avoids the cancellation of squaring first.
+    ``work`` is an optional scratch array of shape (>= batch, N, N).
+    """
+    n_b, n_v = sigma.shape
+    if work is None:
+        work = np.empty((n_b, n_v, n_v), dtype=np.float64)
+    d = work[:n_b]
+    np.subtract(sigma[:, :, None], sigma[:, None, :], out=d)
+    d *= sigma[:, :, None] + sigma[:, None, :]
+    d.reshape(n_b, n_v * n_v)[:, :: n_v + 1] = np.inf
+    np.reciprocal(d, out=d)
+    b = d.sum(axis=2)
+    b *= sigma
+    if m > n_v:
+        b += (m - n_v) / (2.0 * sigma)
+    b *= s
+    if gamma != 0.0:
+        b -= gamma * sigma
+    return b
+
+
+class _Stepper:
+    """Euler--Maruyama proposals, acceptance test and Brownian-bridge refinement."""
+
+    def __init__(self, m: int, n_v: int, s: float, gamma: float, batch: int) -> None:
+        self.m, self.n_v, self.s, self.gamma = m, n_v, s, gamma
+        self.sqrt_s = math.sqrt(s)
+        self.reflect = m == n_v
+        self.work = np.empty((batch, n_v, n_v), dtype=np.float64)
+
+    def drift(self, x: FloatArray) -> FloatArray:
+        return sigma_drift(x, self.m, self.s, self.gamma, self.work)
+
+    def propose(self, x: FloatArray, b: FloatArray, h: float, db: FloatArray) -> FloatArray:
+        y = x + h * b + self.sqrt_s * db
+        if self.reflect:
+            np.abs(y[:, -1], out=y[:, -1])
+        return y
+
+    def valid(self, y: FloatArray) -> np.ndarray:
+        """Strictly descending, finite, and positive (m > n) or non-negative (m == n)."""
+        ok = np.all(np.isfinite(y), axis=1)
+        if self.n_v > 1:
+            ok &= np.all(y[:, :-1] > y[:, 1:], axis=1)
+        ok &= (y[:, -1] >= 0.0) if self.reflect else (y[:, -1] > 0.0)
+        return ok
+
+    def guard(self, x: FloatArray, b: FloatArray, h: float) -> np.ndarray:
+        """Deterministic displacement within DRIFT_GUARD of the nearest-neighbour distance."""
+        near = np.full_like(x, np.inf)
+        if self.n_v > 1:
+            gaps = x[:, :-1] - x[:, 1:]
+            near[:, 1:] = gaps
+            np.minimum(near[:, :-1], gaps, out=near[:, :-1])
+        if not self.reflect:
+            np.minimum(near[:, -1], x[:, -1], out=near[:, -1])
+        return np.all(h * np.abs(b) <= DRIFT_GUARD * near, axis=1)
+
+    def refine(self, x: FloatArray, h: float, db: FloatArray, gen: np.random.Generator) -> tuple[FloatArray, int, int]:
+        """Integrate one rejected step of one replica by recursive halving on the Brownian bridge.
+
+        Returns the new state (N,), the number of rejected proposals (including the one that
+        triggered the call) and the maximal halving depth reached.
+        """
+        n_rej, max_depth = 1, 1
+        stack = self._split(h, db, 1, gen)
+        x = x[None, :].copy()
+        while stack:
+            hh, dbb, depth = stack.pop()
+            b = self.drift(x)
+            y = self.propose(x, b, hh, dbb[None, :])
+            if bool(self.valid(y)[0]) and bool(self.guard(x, b, hh)[0]):
+                x = y
+                continue
+            n_rej += 1
+            if depth >= REFINE_MAX_DEPTH:
+                raise RuntimeError(
+                    f"step refinement exceeded {REFINE_MAX_DEPTH} halvings (sub-step {hh:.3g}); "
+                    "the start is too close to a collision or dt is far too large"
+                )
+            stack.extend(self._split(hh, dbb, depth + 1, gen))
+            max_depth = max(max_depth, depth + 1)
+        return x[0], n_rej, max_depth
+
+    @staticmethod
+    def _split(h: float, db: FloatArray, depth: int, gen: np.random.Generator) -> list[tuple[float, FloatArray, int]]:
+        """Halves of a step: first-half increment from the Brownian bridge, second the remainder.
+
+        Returned in stack order (the first half is popped first).
+        """
+        db1 = 0.5 * db + math.sqrt(h / 4.0) * gen.standard_normal(db.shape[-1])
+        return [(0.5 * h, db - db1, depth), (0.5 * h, db1, depth)]
+
+
+def _is_degenerate(sig0: FloatArray, m: int, s: float, h0: float) -> bool:
+    tol = DEGENERATE_REL_GAP * math.sqrt(s * h0)
+    gaps = sig0[:-1] - sig0[1:]
+    if np.any(gaps <= tol):
+        return True
+    return bool(m > sig0.size and sig0[-1] <= tol)
+
+
+def _exact_first_step(sig0: FloatArray, m: int, s: float, gamma: float, h: float, gen: np.random.Generator) -> FloatArray:
+    """Singular values of ``e^{-gamma h} diag_m(sig0) + std(h) Z`` (exact OU step from a diagonal start)."""
+    n_v = sig0.size
+    w = gen.standard_normal((m, n_v)) * ou_transition_std(s, gamma, h)
+    w[np.arange(n_v), np.arange(n_v)] += math.exp(-gamma * h) * sig0
+    return np.linalg.svd(w, compute_uv=False)
+
+
+def simulate_singular_values(
+    sigma0: ArrayLike,
+    m: int,
+    s: float,
+    gamma: float,
+    dt: float,
+    times: ArrayLike,
+    n_replicas: int,
+    seed: int,
+) -> xr.Dataset:
+    """Simulate the ordered singular values of the m x n OU matrix process at the sigma level.
+
+    See the module docstring for the SDE and the scheme. ``lambda`` is never integrated directly
+    (no square root of a negative number can occur); use :func:`lam_from_sigma` for ``sigma**2``.
+
+    Degenerate starts: if ``sigma0`` has ties (or near ties, gap <= 1e-6 sqrt(s h)) or, for
+    m > n, a zero (or near-zero) value -- e.g. ``[1, 1, 2]`` or ``W0 = 0`` -- the first time step
+    is taken *exactly* at the matrix level: ``W0 = diag(sigma0)`` (m x n) is advanced with the
+    exact Gaussian OU transition and its singular values, almost surely distinct and positive,
+    start the sigma-level integration (attrs ``start_rule = "exact_matrix_first_step"``). This is
+    exact in law because the OU law of the spectrum depends on W0 only through its singular
+    values. For m == n a zero smallest value is not degenerate (it is reflected).
+
+    Args:
+        sigma0: the n start values (any order; sorted descending), finite and >= 0.
+        m: the larger matrix dimension, ``m >= n = len(sigma0)``.
+        s: per-entry noise variance per unit time, > 0.
+        gamma: weight decay, >= 0.
+        dt: maximal step size, > 0 (each interval between times is cut into equal steps <= dt).
+        times: recording times, non-decreasing, >= 0 (0 records the start).
+        n_replicas: number of replicas.
+        seed: replica r uses ``SeedSequence(seed).spawn(n_replicas)[r]``, itself spawned into
+            (increments, bridge, start) streams, so chunking does not change results.
+
+    Returns:
+        Dataset with ``sigma(replica, t, k)`` (descending) and ``n_rejected(replica)``; attrs
+        ``scheme``, ``m``, ``n``, ``s``, ``gamma``, ``dt``, ``seed``, ``n_replicas``,
+        ``n_rejected`` (total rejected proposals), ``max_refinement_depth``, ``start_rule``.
+    """
+    sig0 = np.sort(np.asarray(sigma0, dtype=np.float64).ravel())[::-1].copy()
+    if sig0.size == 0:
+        raise ValueError("sigma0 must hold at least one value")
+    if not np.all(np.isfinite(sig0)) or np.any(sig0 < 0.0):
+        raise ValueError("sigma0 must be finite and >= 0")
+    n_v = sig0.size
+    m, _ = check_dims(m, n_v)
+    if m < n_v:
+        raise ValueError(f"need m >= n = len(sigma0); got m = {m}, n = {n_v} (transpose the matrix)")
+    s = check_positive("s", s)
+    gamma = check_nonnegative("gamma", gamma)
+    dt = check_positive("dt", dt)
+    t = check_times(times)
+    n_replicas, seed = check_replicas_and_seed(n_replicas, seed)
+
+    grid = step_grid(t, dt)
+    n_steps = grid.h.size
+    degenerate = n_steps > 0 and _is_degenerate(sig0, m, s, float(grid.h[0]))
+    block = max(1, min(max(n_steps, 1), BLOCK_ELEMS // n_v))
+    chunk = max(1, CHUNK_BYTES // (8 * (n_v * n_v + block * n_v + 8 * n_v)))
+    log.info(
+        "sigma-level SDE: m=%d n=%d, %d replicas, %d steps, chunks of %d, degenerate start: %s",
+        m, n_v, n_replicas, n_steps, chunk, degenerate,
+    )
+    sqrt_h = np.sqrt(grid.h)
+    seqs = replica_sequences(seed, n_replicas)
+    out = np.empty((n_replicas, t.size, n_v), dtype=np.float64)
+    n_rej = np.zeros(n_replicas, dtype=np.int64)
+    max_depth = 0
+    for sl in chunks(n_replicas, chunk):
+        streams = [[np.random.default_rng(c) for c in ss.spawn(3)] for ss in seqs[sl]]
+        n_b = len(streams)
+        stepper = _Stepper(m, n_v, s, gamma, n_b)
+        x = np.repeat(sig0[None, :], n_b, axis=0)
+        z = np.empty((n_b, block, n_v), dtype=np.float64)
+        rec = 0
+        while rec < t.size and grid.n_done[rec] == 0:
+            out[sl, rec] = x
+            rec += 1
+        for j0 in range(0, n_steps, block):
+            nb = min(block, n_steps - j0)
+            for b_i, st in enumerate(streams):
+                st[0].standard_normal(out=z[b_i, :nb])
+            for jj in range(nb):
+                j = j0 + jj
+                h = float(grid.h[j])
+                if j == 0 and degenerate:
+                    x = np.stack([_exact_first_step(sig0, m, s, gamma, h, st[2]) for st in streams])
+                    if not np.all(stepper.valid(x)):
+                        raise ValueError("degenerate sigma0 could not be split by the exact first step")
+                else:
+                    db = sqrt_h[j] * z[:, jj]
+                    b = stepper.drift(x)
+                    y = stepper.propose(x, b, h, db)
+                    ok = stepper.valid(y) & stepper.guard(x, b, h)
+                    x[ok] = y[ok]
+                    for r in np.flatnonzero(~ok):
+                        x[r], nr, dep = stepper.refine(x[r], h, db[r], streams[r][1])
+                        n_rej[sl.start + r] += nr
+                        max_depth = max(max_depth, dep)
+                while rec < t.size and grid.n_done[rec] == j + 1:
+                    out[sl, rec] = x
+                    rec += 1
+    _assert_ordered(out[:, grid.n_done > 0], reflect=(m == n_v))
+    if not np.all(np.isfinite(out)):
+        raise AssertionError("non-finite value in a sigma trajectory")
+    total_rej = int(n_rej.sum())
+    if total_rej:
+        log.info("sigma-level SDE: %d rejected proposals (max halving depth %d)", total_rej, max_depth)
+    attrs: dict[str, object] = {
+        "scheme": "sigma_em_bridge",
+        "m": m,
+        "n": n_v,
+        "s": s,
+        "gamma": gamma,
+        "dt": dt,
+        "seed": seed,
+        "n_replicas": n_replicas,
+        "n_steps": int(n_steps),
+        "n_rejected": total_rej,
+        "max_refinement_depth": int(max_depth),
+        "start_rule": "exact_matrix_first_step" if degenerate else "as_given",
+        "boundary": "reflecting at 0 (m == n)" if m == n_v else "sigma_n > 0 enforced (m > n)",
+        "sde": "dsigma_i = -gamma sigma_i dt + s[(m-n)/(2 sigma_i) + sum_j sigma_i/(sigma_i^2-sigma_j^2)] dt + sqrt(s) dbeta_i",
+    }
+    return xr.Dataset(
+        {
+            "sigma": (
+                ("replica", "t", "k"),
+                out,
+                {"long_name": "singular values of W(t), descending", "units": "1"},
+            ),
+            "n_rejected": (
+                ("replica",),
+                n_rej,
+                {"long_name": "rejected (and refined) step proposals", "units": "1"},
+            ),
+        },
+        coords={
+            "replica": ("replica", np.arange(n_replicas, dtype=np.int64), {"long_name": "replica index"}),
+            "t": ("t", t, {"long_name": "SDE time", "units": "1"}),
+            "k": ("k", np.arange(n_v, dtype=np.int64), {"long_name": "index of the value, 0 = largest"}),
+        },
+        attrs=attrs,
+    )
+
+
+def _assert_ordered(sig: FloatArray, reflect: bool) -> None:
+    """Invariant of every trajectory: finite, strictly descending, positive (>= 0 if reflecting)."""
+    if not np.all(np.isfinite(sig)):
+        raise AssertionError("non-finite value in a sigma trajectory")
+    if sig.shape[-1] > 1 and not np.all(sig[..., :-1] > sig[..., 1:]):
+        raise AssertionError("sigma trajectory not strictly descending")
+    if not np.all(sig[..., -1] >= 0.0 if reflect else sig[..., -1] > 0.0):
+        raise AssertionError("sigma trajectory left the positive half-line")
+
+
+def lam_from_sigma(ds: xr.Dataset) -> xr.Dataset:
+    """Return a Dataset with ``lam = sigma**2`` (replica, t, k) and the attrs of ``ds``."""
+    lam = (ds["sigma"] ** 2).rename("lam")
+    lam.attrs = {"long_name": "squared singular values of W(t), descending", "units": "1"}
+    out = lam.to_dataset()
+    out.attrs = dict(ds.attrs)
+    return out
