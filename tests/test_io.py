@@ -88,3 +88,10 @@ def test_append_refuses_repeated_step(tmp_path):  # CASES 19
 def test_read_missing_file_is_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file"):
         read_dataset(tmp_path / "nope.nc")
+
+
+def test_products_get_umask_permissions_not_0600(tmp_path):
+    p = write_dataset(run_like([0]), tmp_path / "r.nc")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (p.stat().st_mode & 0o777) == (0o666 & ~umask)

@@ -33,7 +33,9 @@ def comparison_step(ds: xr.Dataset, sde_ds: xr.Dataset) -> int:
         raise ValueError("the SDE output shares no step with the run file")
     step = int(common.max())
     if step != int(sde_steps.max()):
-        log.warning("last SDE step %d is not in the run; comparing at step %d", sde_steps.max(), step)
+        log.warning(
+            "last SDE step %d is not in the run; comparing at step %d", sde_steps.max(), step
+        )
     return step
 
 
@@ -82,7 +84,8 @@ def compare_one(ds: xr.Dataset, matrix: str, sde_ds: xr.Dataset) -> dict[str, fl
                    obs_mean_lam=np.nan, sim_mean_lam=np.nan)
         return row
     ks = stats.ks_2samp(obs, sim)
-    top1_sim = float(np.nanmedian(np.nanmax(sim_rk, axis=1)))
+    has_value = np.isfinite(sim_rk).any(axis=1)
+    top1_sim = float(np.median(np.nanmax(sim_rk[has_value], axis=1)))
     top1_obs = float(obs[0])
     rel = abs(top1_sim - top1_obs) / top1_obs if top1_obs > 0 else np.nan
     row.update(

@@ -1,5 +1,14 @@
 # Shared helpers: config validation (before any job runs), wildcard constraints, named input
 # functions and the list of final targets.
+import os
+import sys
+
+# Jobs import sgdspectra from this repository's src/, whatever environment runs them
+# (the .venv of `make run`, a --sdm conda environment, or a cluster node).
+_SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, _SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
+
 from sgdspectra.architecture import matrix_specs
 from sgdspectra.config import validate_config
 

@@ -17,6 +17,8 @@ rule plot_esd_evolution:
         n_snapshots=config["figures"]["n_esd_snapshots"],
     log:
         "results/logs/plot_esd_evolution/{model}_seed{seed}.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/plot_esd_evolution.py"
 
@@ -36,6 +38,8 @@ rule plot_sv_trajectories:
         top_k=config["figures"]["top_k"],
     log:
         "results/logs/plot_sv_trajectories/{model}_seed{seed}.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/plot_sv_trajectories.py"
 
@@ -54,6 +58,8 @@ rule plot_stationary_fits:
         pdf="results/figures/stationary_fits_{model}_seed{seed}.pdf",
     log:
         "results/logs/plot_stationary_fits/{model}_seed{seed}.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/plot_stationary_fits.py"
 
@@ -73,6 +79,8 @@ rule plot_sde_vs_observed:
         pdf="results/figures/sde_vs_observed_{model}_seed{seed}.pdf",
     log:
         "results/logs/plot_sde_vs_observed/{model}_seed{seed}.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/plot_sde_vs_observed.py"
 
@@ -90,5 +98,7 @@ rule plot_training_curves:
         pdf="results/figures/training_curves_{model}_seed{seed}.pdf",
     log:
         "results/logs/plot_training_curves/{model}_seed{seed}.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/plot_training_curves.py"

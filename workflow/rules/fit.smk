@@ -11,5 +11,7 @@ rule fit_laws:
     log:
         "results/logs/fit_laws/{model}_seed{seed}.log",
     threads: 1
+    conda:
+        "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/fit_laws.py"

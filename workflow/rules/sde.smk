@@ -12,6 +12,8 @@ rule simulate_sde:
     log:
         "results/logs/simulate_sde/{model}_seed{seed}_{matrix}.log",
     threads: 1
+    conda:
+        "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/simulate_sde.py"
 
@@ -24,5 +26,7 @@ rule compare_sde:
         "results/sde/{model}/seed{seed}/comparison.csv",
     log:
         "results/logs/compare_sde/{model}_seed{seed}.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/compare_sde.py"

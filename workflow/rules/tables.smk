@@ -9,6 +9,8 @@ rule make_table_fits:
         md="results/tables/fits_{model}.md",
     log:
         "results/logs/make_table_fits/{model}.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/make_table_fits.py"
 
@@ -21,5 +23,7 @@ rule make_table_sde:
         md="results/tables/sde_vs_observed_{model}.md",
     log:
         "results/logs/make_table_sde/{model}.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/make_table_sde.py"

@@ -12,5 +12,7 @@ rule train_model:
     resources:
         mem_mb=2000,
         runtime=30,
+    conda:
+        "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/train_model.py"

@@ -1,11 +1,21 @@
 """Robust Marchenko–Pastur fit of a spectrum (the bulk of ``lam = sigma**2 / M``).
 
-The MP variance is estimated by median matching, ``variance = median(lam) / m_q`` with ``m_q`` the
-median of MP(1, q); the median barely moves when a few spikes separate from the bulk. The estimate
-is then refined by re-matching the median of the values below a Tracy–Widom-widened edge
-(``lam_plus`` plus 2.02 TW1 scale units, the 99 % point of TW1), iterated until the set of bulk
-values stops changing; this removes the remaining drag of planted spikes without chasing the
-finite-size fluctuations of the largest bulk eigenvalues.
+Variance estimate (``method``):
+
+- ``"quantiles"`` (default): robust quantile matching. The sorted values ``x_(i)`` are paired with
+  the MP(1, q) quantiles ``Q_i`` at plotting positions ``(i - 1/2) / n``, and only the central band
+  of positions (10 %–90 %) is used: ``variance = sum x_(i) Q_i / sum Q_i**2`` (least squares
+  through the origin, since MP(v, q) quantiles are ``v`` times those of MP(1, q)). This is median
+  matching spread over many order statistics: as robust to a few spikes, and about 1.5–2.5 times
+  less noisy than the single median on 100–200 eigenvalues.
+- ``"median"``: ``variance = median(lam) / m_q`` with ``m_q`` the median of MP(1, q).
+
+Refinement (``refine=True``): the estimate is re-matched on the values below a Tracy–Widom-widened
+edge (``lam_plus`` plus 2.02 TW1 scale units, the 99 % point of TW1), treating them as the bulk
+sample (positions over the bulk only), iterated until the bulk stops changing. This removes the
+drag of spikes without chasing the finite-size fluctuations of the largest bulk eigenvalues.
+Finite-size caveat: with ``k`` strong spikes among ``n`` values a residual bias of order
+``-k / (3 n)`` remains (about -1 % for 2 spikes in 100, measured in the tests' setting).
 
 ``num_spikes`` counts the values above ``lam_plus`` (WeightWatcher's convention) or, with
 ``tw_alpha``, above the edge plus the TW1 ``1 - tw_alpha`` quantile. ``ks`` is the KS distance of
@@ -39,6 +49,7 @@ LAW = "marchenko_pastur"
 TW1_QUANTILES: dict[float, float] = {0.10: 0.45, 0.05: 0.98, 0.01: 2.02}
 _REFINE_TAIL = 0.01
 _MAX_REFINE = 50
+_BAND = (0.1, 0.9)  # central band of plotting positions used by quantile matching
 
 
 @dataclass
@@ -82,12 +93,23 @@ def _not_ok(status: str, message: str, n_values: int, n_zeros: int) -> MPFit:
     return MPFit(**vars(failed_result(LAW, status, message, n_values, n_zeros, n_params=1)))
 
 
+def _match_variance(x_sorted: npt.NDArray[np.float64], q: float, method: str) -> float:
+    """MP variance of an ascending sample by median or central-quantile matching."""
+    if method == "median":
+        return float(np.median(x_sorted)) / float(mp_quantile(0.5, 1.0, q))
+    pos = (np.arange(x_sorted.size) + 0.5) / x_sorted.size
+    sel = (pos >= _BAND[0]) & (pos <= _BAND[1])
+    quant = mp_quantile(pos[sel], 1.0, q)
+    return float(np.dot(x_sorted[sel], quant) / np.dot(quant, quant))
+
+
 def fit_marchenko_pastur(
     lam: npt.ArrayLike,
     q: float,
     min_values: int = 10,
     tw_alpha: float | None = None,
     refine: bool = True,
+    method: str = "quantiles",
 ) -> MPFit:
     """Fit MP(variance, q) to ``lam = sigma**2 / M`` (q = N / M fixed by the shape).
 
@@ -98,8 +120,11 @@ def fit_marchenko_pastur(
     min_values : fewer positive values than this gives status ``too_few_values``.
     tw_alpha : if given (one of the keys of :data:`TW1_QUANTILES`), spikes are the values above
         ``lambda_plus + TW1_{1 - tw_alpha} * tw_scale``; otherwise above ``lambda_plus``.
-    refine : re-match the median on the values below the TW-widened edge (see module doc).
+    refine : re-match on the values below the TW-widened edge (see module doc).
+    method : ``"quantiles"`` (central-band quantile matching) or ``"median"`` (see module doc).
     """
+    if method not in ("quantiles", "median"):
+        raise ValueError(f"method must be 'quantiles' or 'median', got {method!r}")
     q = float(q)
     if not 0.0 < q <= 1.0:
         raise ValueError(f"q = N/M must lie in (0, 1], got {q!r}")
@@ -114,16 +139,16 @@ def fit_marchenko_pastur(
             x.size, n_zeros,
         )  # fmt: skip
     n_eig = x.size + n_zeros
-    median_unit = float(mp_quantile(0.5, 1.0, q))
-    variance = float(np.median(x)) / median_unit
+    x = np.sort(x)
+    variance = _match_variance(x, q, method)
     n_bulk = x.size
     for _ in range(_MAX_REFINE if refine else 0):
         edge = mp_edges(variance, q)[1] + TW1_QUANTILES[_REFINE_TAIL] * tw_scale(variance, q, n_eig)
-        bulk = x[x <= edge]
-        if bulk.size == n_bulk or bulk.size < min_values:
+        n_new = int(np.searchsorted(x, edge, side="right"))  # values <= edge
+        if n_new == n_bulk or n_new < min_values:
             break
-        n_bulk = bulk.size
-        variance = float(np.median(bulk)) / median_unit
+        n_bulk = n_new
+        variance = _match_variance(x[:n_bulk], q, method)
     lo, hi = mp_edges(variance, q)
     threshold = hi
     if tw_alpha is not None:
@@ -136,6 +161,6 @@ def fit_marchenko_pastur(
         "num_spikes": num_spikes,
     }  # fmt: skip
     return MPFit(
-        LAW, "ok", f"median matching on {n_bulk} bulk value(s)", n_values=x.size,
+        LAW, "ok", f"{method} matching on {n_bulk} bulk value(s)", n_values=x.size,
         n_zeros=n_zeros, n_params=1, ks=ks, params=params,
     )  # fmt: skip

@@ -118,12 +118,15 @@ def _plain_number(value: float, _pos: int | None = None) -> str:
 
 
 def set_log_x(ax: Axes, values: np.ndarray) -> None:
-    """Log x axis; over less than two decades of ``values`` ticks sit at 1, 2, 5 × 10ᵏ."""
+    """Log x axis; over less than two decades of ``values`` ticks sit at 1, 2, 5 × 10ᵏ
+    (denser below one decade), labelled as plain numbers."""
     ax.set_xscale("log")
     positive = np.asarray(values, dtype=float)
     positive = positive[positive > 0]
-    if positive.size and np.log10(positive.max() / positive.min()) < 2.0:
-        ax.xaxis.set_major_locator(ticker.LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+    decades = float(np.log10(positive.max() / positive.min())) if positive.size else np.inf
+    if decades < 2.0:
+        subs = (1.0, 2.0, 5.0) if decades >= 1.0 else (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)
+        ax.xaxis.set_major_locator(ticker.LogLocator(base=10.0, subs=subs))
         ax.xaxis.set_major_formatter(ticker.FuncFormatter(_plain_number))
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
 

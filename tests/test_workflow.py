@@ -1,0 +1,101 @@
+"""Integration: the real Snakemake workflow on a tiny config in a temporary directory."""
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.integration
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("wf")
+    shutil.copy(REPO / "config" / "tiny.yaml", workdir / "config.yaml")
+    t0 = time.perf_counter()
+    proc = snakemake(workdir)
+    elapsed = time.perf_counter() - t0
+    return workdir, proc, elapsed
+
+
+def test_full_run_produces_every_product(finished_run):
+    workdir, proc, elapsed = finished_run
+    res = workdir / "results"
+    with xr.open_dataset(res / "runs/tiny/seed0/spectra.nc") as ds:
+        ds.load()
+    assert ds.attrs["status"] == "complete"
+    assert list(ds.matrix.values) == ["layers.0", "layers.1"]
+    assert ds.sigma.dims == ("step", "matrix", "k") and ds.sigma.dtype == np.float64
+    assert int(ds.step[-1]) == 60
+    for name in ("esd_evolution", "sv_trajectories", "stationary_fits", "sde_vs_observed", "training_curves"):
+        for ext in ("png", "pdf"):
+            f = res / f"figures/{name}_tiny_seed0.{ext}"
+            assert f.stat().st_size > 1000, f
+    fits = pd.read_csv(res / "fits/tiny/seed0.csv")
+    assert set(fits.law) == {"marchenko_pastur", "power_law", "eq13", "gamma_exact"}
+    assert len(fits) == 4 * ds.sizes["step"] * ds.sizes["matrix"]
+    assert set(fits.status) <= {"ok", "too_few_values", "degenerate", "nonfinite", "failed"}
+    for matrix in ("layers.0", "layers.1"):
+        with xr.open_dataset(res / f"sde/tiny/seed0/{matrix}/matrix_ou.nc") as sde:
+            assert sde.lam.dims == ("replica", "t", "k")
+            assert sde.attrs["scheme"] and float(sde.attrs["s"]) >= 0
+    for table in ("fits_tiny", "sde_vs_observed_tiny"):
+        assert (res / f"tables/{table}.csv").stat().st_size > 0
+        assert "|" in (res / f"tables/{table}.md").read_text()
+    assert not list(res.rglob("*.tmp*")), "temporary files left behind"
+    assert elapsed < 120, f"tiny workflow took {elapsed:.0f} s"
+
+
+def test_nothing_to_do_after_a_full_run(finished_run):
+    workdir, _, _ = finished_run
+    proc = snakemake(workdir, "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_single_figure_rerun_does_not_retrain(finished_run):
+    workdir, _, _ = finished_run
+    run = workdir / "results/runs/tiny/seed0/spectra.nc"
+    before = run.stat().st_mtime_ns
+    target = workdir / "results/figures/esd_evolution_tiny_seed0.png"
+    target.unlink()
+    proc = snakemake(workdir, "results/figures/esd_evolution_tiny_seed0.png")
+    out = proc.stdout + proc.stderr
+    assert target.exists()
+    assert "rule train_model" not in out and "rule plot_esd_evolution" in out
+    assert run.stat().st_mtime_ns == before
+
+
+def test_changing_an_sde_key_reruns_only_the_sde_branch(finished_run):
+    workdir, _, _ = finished_run
+    cfg = (workdir / "config.yaml").read_text().replace("n_replicas: 5", "n_replicas: 6")
+    other = workdir / "changed.yaml"
+    other.write_text(cfg)
+    cmd_args = ["-n", "--configfile", str(other)]
+    proc = snakemake(workdir, *cmd_args)
+    out = proc.stdout + proc.stderr
+    assert "rule simulate_sde" in out
+    assert "rule train_model" not in out and "rule fit_laws" not in out
+
+
+def test_invalid_config_stops_before_any_job(tmp_path):
+    (tmp_path / "config.yaml").write_text("seeds: [0]\nmodels:\n  m:\n    train: {lr: -0.5}\n")
+    proc = snakemake(tmp_path, check=False)
+    assert proc.returncode != 0
+    assert "models.m.train.lr" in proc.stdout + proc.stderr
+    assert not (tmp_path / "results").exists()
