@@ -26,16 +26,16 @@ ArrayLike = npt.ArrayLike
 FloatArray = npt.NDArray[np.float64]
 
 __all__ = [
+    "eq13_shape",
+    "eq13_sigma_pdf",
+    "gamma_exact_shape",
+    "mp_cdf",
     "mp_edges",
     "mp_pdf",
-    "mp_cdf",
     "mp_quantile",
     "mp_sigma_pdf",
-    "eq13_shape",
-    "gamma_exact_shape",
-    "eq13_sigma_pdf",
-    "power_law_pdf",
     "power_law_cdf",
+    "power_law_pdf",
 ]
 
 _QUANTILE_BISECTIONS = 64  # halves [0, pi] down to below one ulp of pi
@@ -90,7 +90,9 @@ def mp_cdf(lam: ArrayLike, variance: float, q: float) -> FloatArray:
     """
     variance, q = _check_mp_params(variance, q)
     x = np.asarray(lam, dtype=np.float64)
-    return _mp_cdf_theta(_theta_of_lam(x, variance, q), variance, q)
+    lo, hi = mp_edges(variance, q)
+    f = _mp_cdf_theta(_theta_of_lam(x, variance, q), variance, q)
+    return np.where(x >= hi, 1.0, np.where(x <= lo, 0.0, f))
 
 
 def _theta_of_lam(x: FloatArray, variance: float, q: float) -> FloatArray:
@@ -168,7 +170,7 @@ def eq13_shape(n_rows: int, n_cols: int) -> float:
 
 
 def gamma_exact_shape(n_rows: int, n_cols: int) -> float:
-    """Exact one-particle Wishart shape ``(M - N + 1) / 2``, ``M = max``, ``N = min`` (always > 0)."""
+    """Exact one-particle Wishart shape ``(M - N + 1) / 2`` with ``M = max``, ``N = min`` (> 0)."""
     big, small = max(int(n_rows), int(n_cols)), min(int(n_rows), int(n_cols))
     if small < 1:
         raise ValueError(f"matrix dimensions must be >= 1, got ({n_rows}, {n_cols})")
@@ -204,14 +206,23 @@ def eq13_sigma_pdf(
     return np.where(pos, np.exp(logp), 0.0)
 
 
+def _log_ratio(x: FloatArray, xmin: float) -> FloatArray:
+    """``ln(x / xmin)`` for ``x >= xmin``, accurate also when ``x`` is within a few ulps of xmin."""
+    out = np.log(x) - np.log(xmin)
+    close = out < 0.5
+    out[close] = np.log1p((x[close] - xmin) / xmin)
+    return out
+
+
 def power_law_pdf(x: ArrayLike, alpha: float, xmin: float) -> FloatArray:
-    """Continuous power-law density ``(alpha - 1) / xmin * (x / xmin)**(-alpha)`` on ``x >= xmin``."""
+    """Continuous power-law density ``(alpha - 1)/xmin * (x/xmin)**(-alpha)`` on ``x >= xmin``."""
     if not (alpha > 1 and xmin > 0):
         raise ValueError(f"power law needs alpha > 1 and xmin > 0, got {alpha!r}, {xmin!r}")
     xx = np.asarray(x, dtype=np.float64)
     inside = xx >= xmin
     xs = np.where(inside, xx, xmin)
-    return np.where(inside, (alpha - 1.0) / xmin * (xs / xmin) ** (-alpha), 0.0)
+    log_pdf = np.log(alpha - 1.0) - np.log(xmin) - alpha * _log_ratio(np.atleast_1d(xs), xmin)
+    return np.where(inside, np.exp(log_pdf).reshape(xs.shape), 0.0)
 
 
 def power_law_cdf(x: ArrayLike, alpha: float, xmin: float) -> FloatArray:
@@ -221,4 +232,5 @@ def power_law_cdf(x: ArrayLike, alpha: float, xmin: float) -> FloatArray:
     xx = np.asarray(x, dtype=np.float64)
     inside = xx >= xmin
     xs = np.where(inside, xx, xmin)
-    return np.where(inside, -np.expm1((1.0 - alpha) * np.log(xs / xmin)), 0.0)
+    cdf = -np.expm1((1.0 - alpha) * _log_ratio(np.atleast_1d(xs), xmin))
+    return np.where(inside, cdf.reshape(xs.shape), 0.0)

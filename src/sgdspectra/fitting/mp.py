@@ -42,7 +42,7 @@ from sgdspectra.laws import mp_cdf, mp_edges, mp_quantile
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MPFit", "fit_marchenko_pastur", "tw_scale", "TW1_QUANTILES"]
+__all__ = ["TW1_QUANTILES", "MPFit", "fit_marchenko_pastur", "tw_scale"]
 
 LAW = "marchenko_pastur"
 #: Upper quantiles of the Tracy–Widom (beta_dyson = 1) law, keyed by tail probability.

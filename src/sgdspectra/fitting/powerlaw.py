@@ -29,13 +29,14 @@ import numpy as np
 import numpy.typing as npt
 
 from sgdspectra.fitting.results import FitResult, failed_result, split_values
+from sgdspectra.laws import power_law_cdf
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PowerLawFit", "fit_power_law", "fit_power_law_reference", "RELIABLE_MAX_ALPHA"]
+__all__ = ["RELIABLE_MAX_ALPHA", "PowerLawFit", "fit_power_law", "fit_power_law_reference"]
 
 LAW = "power_law"
-#: Fits with a larger alpha, or fewer than ``RELIABLE_MIN_TAIL`` tail values, are flagged unreliable.
+#: Fits with a larger alpha or fewer than ``RELIABLE_MIN_TAIL`` tail values are flagged unreliable.
 RELIABLE_MAX_ALPHA = 8.0
 RELIABLE_MIN_TAIL = 10
 _CHUNK_ELEMENTS = 1 << 18  # elements per 2-D block of the KS scan (2 MiB per float64 temporary)
@@ -132,7 +133,7 @@ def _log_gaps(u: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 
 def _ks_scan(
-    lnu: npt.NDArray[np.float64], n_gt: npt.NDArray[np.float64], n_ge: npt.NDArray[np.float64],
+    log_u: npt.NDArray[np.float64], n_gt: npt.NDArray[np.float64], n_ge: npt.NDArray[np.float64],
     rows: npt.NDArray[np.intp], alpha: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.float64]:  # fmt: skip
     """KS distance for each candidate index in ``rows`` (ascending), in bounded 2-D chunks.
@@ -142,7 +143,7 @@ def _ks_scan(
     (``n_gt``/``n_ge``: counts of values ``>`` / ``>=`` ``u_l``), so
     ``D_j = max_{l >= j} max(K E_l - n_gt[l], n_ge[l] - K E_l) / K``.
     """
-    n_unique = lnu.size
+    n_unique = log_u.size
     out = np.empty(rows.size, dtype=np.float64)
     start = 0
     while start < rows.size:
@@ -151,7 +152,7 @@ def _ks_scan(
         stop = min(rows.size, start + max(1, _CHUNK_ELEMENTS // width))
         jj = rows[start:stop]
         k = n_ge[jj]
-        block = lnu[None, j0:] - lnu[jj, None]  # ln(u_l / u_j), (rows, width)
+        block = log_u[None, j0:] - log_u[jj, None]  # ln(u_l / u_j), (rows, width)
         block *= (1.0 - alpha[start:stop])[:, None]
         np.clip(block, _MIN_EXPONENT, 0.0, out=block)
         block += np.log(k)[:, None]
@@ -204,7 +205,8 @@ def fit_power_law(
             x.size, n_zeros,
         )  # fmt: skip
     # suffix sums: s[j] = sum_{x >= u_j} ln(x / u_j) = sum_{p > j} ln(u_p/u_{p-1}) k_tail[p]
-    weighted = _log_gaps(u) * k_tail[1:]
+    gaps = _log_gaps(u)
+    weighted = gaps * k_tail[1:]
     s = np.append(np.cumsum(weighted[::-1])[::-1], 0.0)
     valid = cand[s[cand] > 0]
     alpha_curve = np.full(cand.size, np.nan)
@@ -222,7 +224,8 @@ def fit_power_law(
         )  # fmt: skip
     alpha_valid = 1.0 + k_tail[valid] / s[valid]
     n_ge = k_tail.astype(np.float64)
-    d_valid = _ks_scan(np.log(u), n_ge - counts, n_ge, valid, alpha_valid)
+    log_u = np.append(0.0, np.cumsum(gaps))  # ln(u / u_0), accurate also for clustered values
+    d_valid = _ks_scan(log_u, n_ge - counts, n_ge, valid, alpha_valid)
     is_valid = s[cand] > 0
     alpha_curve[is_valid] = alpha_valid
     d_curve[is_valid] = d_valid
@@ -252,14 +255,14 @@ def fit_power_law_reference(values: npt.ArrayLike, min_tail: int = 10) -> PowerL
         if tail.size < min_tail:
             break
         n_admissible += 1
-        s = float(np.sum(np.log(tail / xmin)))
+        s = float(np.sum(np.log1p((tail - xmin) / xmin)))  # = sum ln(x / xmin), accurately
         if s <= 0:
             continue
         alpha = 1.0 + tail.size / s
         uniq, counts = np.unique(tail, return_counts=True)
         at = np.cumsum(counts) / tail.size
         before = (np.cumsum(counts) - counts) / tail.size
-        model = 1.0 - (uniq / xmin) ** (1.0 - alpha)
+        model = power_law_cdf(uniq, alpha, xmin)
         d = float(max(np.max(np.abs(at - model)), np.max(np.abs(before - model))))
         if best is None or d < best[0]:
             best = (d, alpha, float(xmin), tail.size, s)

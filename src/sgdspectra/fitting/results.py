@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -22,15 +21,15 @@ import numpy.typing as npt
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "STATUSES",
+    "FIT_COLUMNS",
     "LAWS",
     "PARAM_COLUMNS",
-    "FIT_COLUMNS",
-    "FitResult",
+    "STATUSES",
     "DroppedValuesWarning",
+    "FitResult",
     "failed_result",
-    "split_values",
     "ks_statistic",
+    "split_values",
 ]
 
 #: Allowed values of ``status``.
@@ -119,9 +118,7 @@ def failed_result(
     return FitResult(law, status, message, n_values=n_values, n_zeros=n_zeros, n_params=n_params)
 
 
-def split_values(
-    values: npt.ArrayLike, law: str
-) -> tuple[npt.NDArray[np.float64], int, int, str]:
+def split_values(values: npt.ArrayLike, law: str) -> tuple[npt.NDArray[np.float64], int, int, str]:
     """Validate input for a fit.
 
     Returns ``(positive, n_nonfinite, n_dropped, message)`` where ``positive`` holds the finite

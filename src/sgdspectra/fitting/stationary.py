@@ -29,7 +29,7 @@ from sgdspectra.laws import eq13_shape, gamma_exact_shape
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["fit_gamma_fixed_shape", "fit_eq13", "fit_gamma_exact"]
+__all__ = ["fit_eq13", "fit_gamma_exact", "fit_gamma_fixed_shape"]
 
 
 def fit_gamma_fixed_shape(
@@ -88,7 +88,7 @@ def fit_eq13(lam: npt.ArrayLike, n_rows: int, n_cols: int, min_values: int = 10)
 def fit_gamma_exact(
     lam: npt.ArrayLike, n_rows: int, n_cols: int, min_values: int = 10
 ) -> FitResult:
-    """Fit the exact one-particle Wishart law Gamma(shape ``(M - N + 1)/2``) to ``lam = sigma**2``."""
+    """Fit the exact one-particle Wishart law, Gamma(shape ``(M - N + 1)/2``), to ``sigma**2``."""
     return fit_gamma_fixed_shape(
         lam, gamma_exact_shape(n_rows, n_cols), "gamma_exact", min_values=min_values
     )

@@ -10,8 +10,9 @@ The derivations are in docs/theory.md.
 """
 
 from sgdspectra.sde.calibrate import calibrate_s_frobenius, expected_frobenius2, w0_from_singular_values
-from sgdspectra.sde.eigen import lam_from_sigma, sigma_drift, simulate_singular_values
+from sgdspectra.sde.eigen import lam_from_sigma, simulate_singular_values
 from sgdspectra.sde.matrix import simulate_matrix_em, simulate_matrix_ou
+from sgdspectra.sde.sigma_scheme import sigma_drift
 
 __all__ = [
     "calibrate_s_frobenius",

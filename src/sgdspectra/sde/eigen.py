@@ -11,16 +11,18 @@ We integrate **sigma, never lambda**: in sigma the noise is additive, so no squa
 ``dlambda = ... + 2 sqrt(s lambda) dbeta``, CASES.md #29); lambda is recovered as ``sigma**2``
 (:func:`lam_from_sigma`), which is non-negative by construction.
 
-Scheme ("sigma_em_bridge"): explicit Euler--Maruyama steps on a grid of size ``<= dt``. A
-proposed step is *rejected* when it would break the strict order
-``sigma_1 > ... > sigma_n`` (or positivity ``sigma_n > 0`` when m > n), produce a non-finite
-value, or when the deterministic displacement ``h |b_i|`` of any value exceeds half the distance
-to its nearest neighbour (or to 0). A rejected step is split in two halves; the Brownian increment
-of the first half is drawn from the Brownian bridge ``N(dB / 2, h / 4)`` given the increment
-``dB`` of the whole step, and the second half gets the remainder, so the driving Brownian path is
-preserved (adaptive stepping on a Brownian tree). Halving recurses until every sub-step is
-accepted (at most ``REFINE_MAX_DEPTH`` levels, else ``RuntimeError``). Ordering is therefore
-checked at every (sub-)step and values never cross; the number of rejections is recorded.
+Scheme ("sigma_em_bridge", details in :mod:`sgdspectra.sde.sigma_scheme`): explicit
+Euler--Maruyama steps on a grid of size ``<= dt``. A proposed step is *rejected* when it would
+break the strict order ``sigma_1 > ... > sigma_n`` (or positivity ``sigma_n > 0`` when m > n),
+produce a non-finite value, or when the deterministic displacement ``h |b_i|`` of a value exceeds
+half the distance to its nearest neighbour (or to 0). A rejected step is split in two halves; the
+Brownian increment of the first half is drawn from the Brownian bridge ``N(dB / 2, h / 4)`` given
+the increment ``dB`` of the whole step and the second half gets the remainder, so the driving
+Brownian path is preserved (adaptive stepping on a Brownian tree). After ``REFINE_MAX_DEPTH``
+halvings a still-rejected sub-step is taken with the drift-implicit Euler step, which stays
+strictly ordered for any step size (the drift is minus the gradient of a convex barrier). Values
+therefore never cross: ordering is checked at every (sub-)step and asserted on the output, and the
+numbers of rejections and implicit sub-steps are recorded.
 
 For m == n the smallest value hits 0 (the Bessel dimension of ``sigma_n`` is m - n + 1 = 1);
 the drift is then odd in ``sigma_n`` and ``sigma_n = |x|`` of the extended process, so the
@@ -51,117 +53,16 @@ from sgdspectra.sde._common import (
     replica_sequences,
     step_grid,
 )
+from sgdspectra.sde.sigma_scheme import SigmaStepper
 
 log = logging.getLogger(__name__)
 
-#: Memory budget (bytes) of one chunk of replicas (two N x N work arrays per replica + noise).
+#: Memory budget (bytes) of one chunk of replicas (N x N work array and temporary per replica, noise block).
 CHUNK_BYTES: int = 2**26
 #: Target number of Brownian increments drawn per replica and block of steps.
 BLOCK_ELEMS: int = 2**14
-#: Maximal number of successive halvings of one step before giving up.
-REFINE_MAX_DEPTH: int = 60
-#: A step is rejected when h |b_i| exceeds this fraction of the distance to the nearest neighbour.
-DRIFT_GUARD: float = 0.5
 #: A start is degenerate when a gap (or sigma_n for m > n) is below this times sqrt(s h).
 DEGENERATE_REL_GAP: float = 1e-6
-
-
-def sigma_drift(sigma: FloatArray, m: int, s: float, gamma: float, work: FloatArray | None = None) -> FloatArray:
-    """Drift ``b_i`` of the sigma-SDE for a batch ``sigma`` of shape (batch, N), O(N^2) per row.
-
-    ``b_i = -gamma sigma_i + s [(m - N) / (2 sigma_i) + sum_{j != i} sigma_i / ((sigma_i - sigma_j)(sigma_i + sigma_j))]``.
-    The product form of ``sigma_i^2 - sigma_j^2`` avoids the cancellation of squaring first.
-    ``work`` is an optional scratch array of shape (>= batch, N, N).
-    """
-    n_b, n_v = sigma.shape
-    if work is None:
-        work = np.empty((n_b, n_v, n_v), dtype=np.float64)
-    d = work[:n_b]
-    np.subtract(sigma[:, :, None], sigma[:, None, :], out=d)
-    d *= sigma[:, :, None] + sigma[:, None, :]
-    d.reshape(n_b, n_v * n_v)[:, :: n_v + 1] = np.inf
-    np.reciprocal(d, out=d)
-    b = d.sum(axis=2)
-    b *= sigma
-    if m > n_v:
-        b += (m - n_v) / (2.0 * sigma)
-    b *= s
-    if gamma != 0.0:
-        b -= gamma * sigma
-    return b
-
-
-class _Stepper:
-    """Euler--Maruyama proposals, acceptance test and Brownian-bridge refinement."""
-
-    def __init__(self, m: int, n_v: int, s: float, gamma: float, batch: int) -> None:
-        self.m, self.n_v, self.s, self.gamma = m, n_v, s, gamma
-        self.sqrt_s = math.sqrt(s)
-        self.reflect = m == n_v
-        self.work = np.empty((batch, n_v, n_v), dtype=np.float64)
-
-    def drift(self, x: FloatArray) -> FloatArray:
-        return sigma_drift(x, self.m, self.s, self.gamma, self.work)
-
-    def propose(self, x: FloatArray, b: FloatArray, h: float, db: FloatArray) -> FloatArray:
-        y = x + h * b + self.sqrt_s * db
-        if self.reflect:
-            np.abs(y[:, -1], out=y[:, -1])
-        return y
-
-    def valid(self, y: FloatArray) -> np.ndarray:
-        """Strictly descending, finite, and positive (m > n) or non-negative (m == n)."""
-        ok = np.all(np.isfinite(y), axis=1)
-        if self.n_v > 1:
-            ok &= np.all(y[:, :-1] > y[:, 1:], axis=1)
-        ok &= (y[:, -1] >= 0.0) if self.reflect else (y[:, -1] > 0.0)
-        return ok
-
-    def guard(self, x: FloatArray, b: FloatArray, h: float) -> np.ndarray:
-        """Deterministic displacement within DRIFT_GUARD of the nearest-neighbour distance."""
-        near = np.full_like(x, np.inf)
-        if self.n_v > 1:
-            gaps = x[:, :-1] - x[:, 1:]
-            near[:, 1:] = gaps
-            np.minimum(near[:, :-1], gaps, out=near[:, :-1])
-        if not self.reflect:
-            np.minimum(near[:, -1], x[:, -1], out=near[:, -1])
-        return np.all(h * np.abs(b) <= DRIFT_GUARD * near, axis=1)
-
-    def refine(self, x: FloatArray, h: float, db: FloatArray, gen: np.random.Generator) -> tuple[FloatArray, int, int]:
-        """Integrate one rejected step of one replica by recursive halving on the Brownian bridge.
-
-        Returns the new state (N,), the number of rejected proposals (including the one that
-        triggered the call) and the maximal halving depth reached.
-        """
-        n_rej, max_depth = 1, 1
-        stack = self._split(h, db, 1, gen)
-        x = x[None, :].copy()
-        while stack:
-            hh, dbb, depth = stack.pop()
-            b = self.drift(x)
-            y = self.propose(x, b, hh, dbb[None, :])
-            if bool(self.valid(y)[0]) and bool(self.guard(x, b, hh)[0]):
-                x = y
-                continue
-            n_rej += 1
-            if depth >= REFINE_MAX_DEPTH:
-                raise RuntimeError(
-                    f"step refinement exceeded {REFINE_MAX_DEPTH} halvings (sub-step {hh:.3g}); "
-                    "the start is too close to a collision or dt is far too large"
-                )
-            stack.extend(self._split(hh, dbb, depth + 1, gen))
-            max_depth = max(max_depth, depth + 1)
-        return x[0], n_rej, max_depth
-
-    @staticmethod
-    def _split(h: float, db: FloatArray, depth: int, gen: np.random.Generator) -> list[tuple[float, FloatArray, int]]:
-        """Halves of a step: first-half increment from the Brownian bridge, second the remainder.
-
-        Returned in stack order (the first half is popped first).
-        """
-        db1 = 0.5 * db + math.sqrt(h / 4.0) * gen.standard_normal(db.shape[-1])
-        return [(0.5 * h, db - db1, depth), (0.5 * h, db1, depth)]
 
 
 def _is_degenerate(sig0: FloatArray, m: int, s: float, h0: float) -> bool:
@@ -238,7 +139,7 @@ def simulate_singular_values(
     n_steps = grid.h.size
     degenerate = n_steps > 0 and _is_degenerate(sig0, m, s, float(grid.h[0]))
     block = max(1, min(max(n_steps, 1), BLOCK_ELEMS // n_v))
-    chunk = max(1, CHUNK_BYTES // (8 * (n_v * n_v + block * n_v + 8 * n_v)))
+    chunk = max(1, CHUNK_BYTES // (8 * (2 * n_v * n_v + block * n_v + 8 * n_v)))
     log.info(
         "sigma-level SDE: m=%d n=%d, %d replicas, %d steps, chunks of %d, degenerate start: %s",
         m, n_v, n_replicas, n_steps, chunk, degenerate,
@@ -247,11 +148,12 @@ def simulate_singular_values(
     seqs = replica_sequences(seed, n_replicas)
     out = np.empty((n_replicas, t.size, n_v), dtype=np.float64)
     n_rej = np.zeros(n_replicas, dtype=np.int64)
+    n_impl = np.zeros(n_replicas, dtype=np.int64)
     max_depth = 0
     for sl in chunks(n_replicas, chunk):
         streams = [[np.random.default_rng(c) for c in ss.spawn(3)] for ss in seqs[sl]]
         n_b = len(streams)
-        stepper = _Stepper(m, n_v, s, gamma, n_b)
+        stepper = SigmaStepper(m, n_v, s, gamma, n_b)
         x = np.repeat(sig0[None, :], n_b, axis=0)
         z = np.empty((n_b, block, n_v), dtype=np.float64)
         rec = 0
@@ -276,8 +178,9 @@ def simulate_singular_values(
                     ok = stepper.valid(y) & stepper.guard(x, b, h)
                     x[ok] = y[ok]
                     for r in np.flatnonzero(~ok):
-                        x[r], nr, dep = stepper.refine(x[r], h, db[r], streams[r][1])
+                        x[r], nr, dep, ni = stepper.refine(x[r], h, db[r], streams[r][1])
                         n_rej[sl.start + r] += nr
+                        n_impl[sl.start + r] += ni
                         max_depth = max(max_depth, dep)
                 while rec < t.size and grid.n_done[rec] == j + 1:
                     out[sl, rec] = x
@@ -287,7 +190,10 @@ def simulate_singular_values(
         raise AssertionError("non-finite value in a sigma trajectory")
     total_rej = int(n_rej.sum())
     if total_rej:
-        log.info("sigma-level SDE: %d rejected proposals (max halving depth %d)", total_rej, max_depth)
+        log.info(
+            "sigma-level SDE: %d rejected proposals, max halving depth %d, %d implicit sub-steps",
+            total_rej, max_depth, int(n_impl.sum()),
+        )
     attrs: dict[str, object] = {
         "scheme": "sigma_em_bridge",
         "m": m,
@@ -300,6 +206,7 @@ def simulate_singular_values(
         "n_steps": int(n_steps),
         "n_rejected": total_rej,
         "max_refinement_depth": int(max_depth),
+        "n_implicit": int(n_impl.sum()),
         "start_rule": "exact_matrix_first_step" if degenerate else "as_given",
         "boundary": "reflecting at 0 (m == n)" if m == n_v else "sigma_n > 0 enforced (m > n)",
         "sde": "dsigma_i = -gamma sigma_i dt + s[(m-n)/(2 sigma_i) + sum_j sigma_i/(sigma_i^2-sigma_j^2)] dt + sqrt(s) dbeta_i",
@@ -315,6 +222,11 @@ def simulate_singular_values(
                 ("replica",),
                 n_rej,
                 {"long_name": "rejected (and refined) step proposals", "units": "1"},
+            ),
+            "n_implicit": (
+                ("replica",),
+                n_impl,
+                {"long_name": "sub-steps taken with the drift-implicit fallback", "units": "1"},
             ),
         },
         coords={
