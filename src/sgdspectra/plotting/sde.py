@@ -42,7 +42,10 @@ def comparison_title(comparison: pd.DataFrame, matrix: str) -> str:
 
 
 def draw_lam_histograms(ax: Axes, obs: np.ndarray, sim: np.ndarray) -> None:
-    """Observed vs pooled simulated λ as density histograms on shared log-spaced bins."""
+    """Observed vs pooled simulated λ as fractions per shared log-spaced bin.
+
+    Fractions (not densities) keep bins of very different widths comparable on a log axis.
+    """
     obs_pos, sim_pos = obs[obs > 0], sim[sim > 0]
     n_zeros = (obs.size - obs_pos.size) + (sim.size - sim_pos.size)
     if n_zeros:
@@ -55,14 +58,14 @@ def draw_lam_histograms(ax: Axes, obs: np.ndarray, sim: np.ndarray) -> None:
         return
     edges = log_bins(both, int(np.clip(2 * np.sqrt(max(obs_pos.size, 1)), 8, 50)))
     if sim_pos.size:
-        ax.hist(sim_pos, bins=edges, density=True, color="C1", alpha=0.45,
+        ax.hist(sim_pos, bins=edges, weights=np.full(sim_pos.size, 1.0 / sim_pos.size), color="C1", alpha=0.45,
                 label=f"SDE, pooled (n = {sim_pos.size})")
     if obs_pos.size:
-        ax.hist(obs_pos, bins=edges, density=True, histtype="step", color="C0", lw=1.5,
+        ax.hist(obs_pos, bins=edges, weights=np.full(obs_pos.size, 1.0 / obs_pos.size), histtype="step", color="C0", lw=1.5,
                 label=f"observed (n = {obs_pos.size})")
     set_log_x(ax, edges)
     ax.set_xlabel("λ = σ²")
-    ax.set_ylabel("density")
+    ax.set_ylabel("fraction of values per bin")
     ax.legend(loc="best")
 
 
