@@ -32,6 +32,7 @@ def synthetic_784(n: int = 4096, seed: int = 0) -> ArrayDataset:
 
 
 def time_training(widths, data, train: TrainConfig, schedule) -> float:
+    from sgdspectra.tasks import ClassificationTask
     from sgdspectra.training import Trainer
 
     best = np.inf
@@ -39,7 +40,7 @@ def time_training(widths, data, train: TrainConfig, schedule) -> float:
         torch.manual_seed(0)
         model = MLP(widths)
         callbacks = [SpectrumRecorder(schedule)] if schedule is not None else []
-        trainer = Trainer(model, data, train, order_seed=1, callbacks=callbacks)
+        trainer = Trainer(model, ClassificationTask(data, train.batch_size, 1), train, callbacks=callbacks)
         t0 = time.perf_counter()
         trainer.fit()
         best = min(best, time.perf_counter() - t0)
@@ -50,7 +51,7 @@ def per_snapshot_cost(widths) -> float:
     model = MLP(widths)
     t0 = time.perf_counter()
     for _ in range(REPEATS):
-        for name, p in analysed_matrices(model):
+        for name, _, p in analysed_matrices(model):
             singular_values(p)
             normalized_singular_values(p)
     return (time.perf_counter() - t0) / REPEATS

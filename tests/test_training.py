@@ -36,7 +36,7 @@ def test_model_matrices_match_architecture_and_init_variance():
     cfg = ModelConfig.from_dict("m", {"hidden": [256, 256]})
     model = build_model(cfg, 0)
     specs = matrix_specs(cfg.architecture, cfg.hidden, cfg.data.name)
-    got = [(name, tuple(p.shape)) for name, p in analysed_matrices(model)]
+    got = [(name, tuple(p.shape)) for name, _, p in analysed_matrices(model)]
     assert got == [(s.name, (s.n_rows, s.n_cols)) for s in specs]
     w = model.layers[1].weight.detach().numpy()
     # N(0, 1/fan_in) with fan_in = 256: sample variance within 3 % (65,536 entries, SE ~0.6 %).
@@ -68,7 +68,7 @@ def test_recorded_spectrum_equals_svd_of_the_model_at_that_step():
     from sgdspectra.training import derive_seeds
 
     model = build_model(cfg, derive_seeds(3)[0])
-    for name, p in analysed_matrices(model):
+    for name, _, p in analysed_matrices(model):
         expected = singular_values(p)
         got = ds.sigma.sel(step=0, matrix=name).values[: expected.size]
         np.testing.assert_allclose(got, expected, rtol=1e-12)

@@ -1,22 +1,25 @@
-"""Which weight matrices a model has, and their shapes, without building it (no torch import).
+"""Which weight matrices a model has, known from its config alone (no torch import).
 
-The workflow uses this to know the per-matrix jobs before training has run (CASES 26).
-:mod:`sgdspectra.models` builds networks whose 2-D parameters match this list exactly (tested).
+The workflow uses this to list per-matrix jobs before training has run (CASES 26). The torch
+models in :mod:`sgdspectra.models` and :mod:`sgdspectra.transformer` expose exactly these names
+and kinds through ``weight_matrices()`` (tested).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["MatrixSpec", "DATASET_SHAPES", "matrix_specs"]
+__all__ = ["IMAGE_SHAPES", "MatrixSpec", "matrix_layout", "matrix_specs"]
 
-#: (input dimension, number of classes) of each supported data set.
-DATASET_SHAPES: dict[str, tuple[int, int]] = {"digits": (64, 10)}
+#: (image side, channels, classes) of each supported image data set.
+IMAGE_SHAPES: dict[str, tuple[int, int, int]] = {"digits": (8, 1, 10), "mnist": (28, 1, 10)}
 
 
 @dataclass(frozen=True)
 class MatrixSpec:
-    """One analysed weight matrix: its name in the spectra file, PyTorch shape and kind."""
+    """One analysed weight matrix of an MLP: its name, PyTorch shape and kind."""
 
     name: str
     n_rows: int
@@ -25,15 +28,42 @@ class MatrixSpec:
 
 
 def matrix_specs(architecture: str, hidden: list[int] | tuple[int, ...], dataset: str) -> list[MatrixSpec]:
-    """List the 2-D weights of a model in forward order."""
+    """Names, shapes and kinds of an MLP's weights in forward order."""
     if architecture != "mlp":
-        raise ValueError(f"unknown architecture {architecture!r}")
-    if dataset not in DATASET_SHAPES:
-        raise ValueError(f"unknown data set {dataset!r}")
-    d_in, d_out = DATASET_SHAPES[dataset]
-    widths = [d_in, *hidden, d_out]
+        raise ValueError(f"matrix_specs knows shapes of mlp only, got {architecture!r}")
+    if dataset not in IMAGE_SHAPES:
+        raise ValueError(f"unknown image data set {dataset!r}")
+    side, channels, n_classes = IMAGE_SHAPES[dataset]
+    widths = [side * side * channels, *hidden, n_classes]
     specs = []
     for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:])):
         kind = "mlp_in" if i == 0 else ("mlp_out" if i == len(widths) - 2 else "mlp_hidden")
         specs.append(MatrixSpec(f"layers.{i}", fan_out, fan_in, kind))
     return specs
+
+
+def _block_layout(n_layer: int, split_heads: bool, n_head: int) -> list[tuple[str, str]]:
+    out = []
+    for i in range(n_layer):
+        for letter in "qkv":
+            out.append((f"blocks.{i}.attn.{letter}", f"attn_{letter}"))
+            if split_heads:
+                out.extend((f"blocks.{i}.attn.{letter}.head{h}", f"attn_{letter}_head") for h in range(n_head))
+        out += [(f"blocks.{i}.attn.o", "attn_o"), (f"blocks.{i}.mlp.fc_in", "mlp_in"),
+                (f"blocks.{i}.mlp.fc_out", "mlp_out")]
+    return out
+
+
+def matrix_layout(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(name, kind) of every analysed matrix of a validated ``models.<name>`` config entry."""
+    arch = spec["architecture"]
+    if arch == "mlp":
+        return [(m.name, m.kind) for m in matrix_specs(arch, spec["hidden"], spec["data"]["name"])]
+    tr = spec["transformer"]
+    blocks = _block_layout(tr["n_layer"], tr["split_heads"], tr["n_head"])
+    if arch == "gpt":
+        head = [] if tr["tie_weights"] else [("head", "head")]
+        return [("tok_emb", "embed"), ("pos_emb", "pos_embed"), *blocks, *head]
+    if arch == "vit":
+        return [("patch_embed", "embed"), ("pos_emb", "pos_embed"), *blocks, ("head", "head")]
+    raise ValueError(f"unknown architecture {arch!r}")

@@ -103,10 +103,33 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     cls = _fill_defaults(jsonschema.Draft202012Validator)
     validator = cls(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        lines = sorted({_describe(e) for e in errors})
+    lines = sorted({_describe(e) for e in errors})
+    if not errors:
+        lines = _semantic_errors(config)
+    if lines:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(lines))
     return config
+
+
+def _semantic_errors(config: dict[str, Any]) -> list[str]:
+    """Checks across keys that JSON schema cannot express, each naming its key."""
+    out = []
+    for name, spec in config.get("models", {}).items():
+        arch, data = spec["architecture"], spec["data"]
+        key = f"models.{name}"
+        if arch == "gpt" and data["name"] not in TEXT_DATASETS:
+            out.append(f"config key '{key}.data.name': gpt needs a text data set ({', '.join(TEXT_DATASETS)}), got {data['name']!r}")
+        if arch in ("mlp", "vit") and data["name"] not in IMAGE_DATASETS:
+            out.append(f"config key '{key}.data.name': {arch} needs an image data set ({', '.join(IMAGE_DATASETS)}), got {data['name']!r}")
+        if data["name"] == "text_file" and not data["path"]:
+            out.append(f"config key '{key}.data.path': data set text_file needs a path to a UTF-8 text file")
+        tr = spec["transformer"]
+        if arch in ("gpt", "vit") and tr["n_embd"] % tr["n_head"]:
+            out.append(f"config key '{key}.transformer.n_head': {tr['n_head']} does not divide n_embd {tr['n_embd']}")
+        t = spec["train"]
+        if t["schedule"] == "warmup_cosine" and t["warmup_steps"] >= t["steps"]:
+            out.append(f"config key '{key}.train.warmup_steps': {t['warmup_steps']} must be below steps {t['steps']}")
+    return out
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -137,11 +160,30 @@ def iter_schema_keys(schema: Mapping[str, Any], prefix: str = "") -> Iterator[tu
 
 
 # ----------------------------------------------------------------------------- typed views
+TEXT_DATASETS = ("pydoc", "tiny_shakespeare", "text_file")
+IMAGE_DATASETS = ("digits", "mnist")
+
+
 @dataclass(frozen=True)
 class DataConfig:
     name: str = "digits"
+    path: str = ""
+    dir: str = "results/data"
     val_fraction: float = 0.2
     split_seed: int = 0
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    n_layer: int = 2
+    n_head: int = 4
+    n_embd: int = 128
+    block_size: int = 64
+    mlp_ratio: float = 4.0
+    dropout: float = 0.0
+    tie_weights: bool = True
+    patch_size: int = 2
+    split_heads: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,6 +193,12 @@ class TrainConfig:
     lr: float = 0.05
     momentum: float = 0.0
     weight_decay: float = 0.0
+    weight_decay_2d_only: bool = False
+    schedule: str = "constant"
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.1
+    grad_clip: float = 0.0
+    eval_windows: int = 64
     device: str = "cpu"
     log_every_s: float = 5.0
 
@@ -169,6 +217,7 @@ class ModelConfig:
     name: str = "mlp"
     architecture: str = "mlp"
     hidden: tuple[int, ...] = (256, 256)
+    transformer: TransformerConfig = field(default_factory=TransformerConfig)
     activation: str = "relu"
     init: str = "normal_fan_in"
     bias: bool = True
@@ -184,6 +233,7 @@ class ModelConfig:
             name=name,
             architecture=spec["architecture"],
             hidden=tuple(spec["hidden"]),
+            transformer=TransformerConfig(**spec["transformer"]),
             activation=spec["activation"],
             init=spec["init"],
             bias=spec["bias"],

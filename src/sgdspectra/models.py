@@ -1,14 +1,20 @@
-"""PyTorch models. Parameter names match :func:`sgdspectra.architecture.matrix_specs`."""
+"""PyTorch models and their construction from a config.
+
+Every model exposes ``weight_matrices()`` yielding ``(name, kind, 2-D tensor)`` with the names
+and kinds of :func:`sgdspectra.architecture.matrix_layout`.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 from torch import nn
 
-from .architecture import DATASET_SHAPES
+from .architecture import IMAGE_SHAPES
 from .config import ModelConfig
+from .transformer import GPT, ViT
 
 __all__ = ["MLP", "build_model"]
 
@@ -44,15 +50,34 @@ class MLP(nn.Module):
                 x = self.act(x)
         return x
 
+    def weight_matrices(self) -> Iterator[tuple[str, str, torch.Tensor]]:
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            kind = "mlp_in" if i == 0 else ("mlp_out" if i == last else "mlp_hidden")
+            yield f"layers.{i}", kind, layer.weight
 
-def build_model(cfg: ModelConfig, seed: int) -> nn.Module:
-    """Build the network of ``cfg`` with weights drawn from ``seed`` (CPU, float32)."""
-    if cfg.architecture != "mlp":
-        raise ValueError(f"unknown architecture {cfg.architecture!r}")
-    d_in, d_out = DATASET_SHAPES[cfg.data.name]
+
+def build_model(cfg: ModelConfig, seed: int, vocab_size: int | None = None) -> nn.Module:
+    """Build the network of ``cfg`` with weights drawn from ``seed`` (CPU, float32).
+
+    ``vocab_size`` is required for ``gpt`` (it comes from the corpus).
+    """
     gen_state = torch.random.get_rng_state()
+    tr = cfg.transformer
     try:
         torch.manual_seed(seed)
-        return MLP([d_in, *cfg.hidden, d_out], cfg.activation, cfg.bias, cfg.init)
+        if cfg.architecture == "mlp":
+            side, channels, n_classes = IMAGE_SHAPES[cfg.data.name]
+            return MLP([side * side * channels, *cfg.hidden, n_classes], cfg.activation, cfg.bias, cfg.init)
+        if cfg.architecture == "gpt":
+            if vocab_size is None:
+                raise ValueError("a gpt needs the vocabulary size of its corpus")
+            return GPT(vocab_size, tr.block_size, tr.n_layer, tr.n_head, tr.n_embd, tr.dropout, cfg.bias,
+                       tr.tie_weights, tr.mlp_ratio, tr.split_heads)
+        if cfg.architecture == "vit":
+            side, channels, n_classes = IMAGE_SHAPES[cfg.data.name]
+            return ViT(side, channels, tr.patch_size, n_classes, tr.n_layer, tr.n_head, tr.n_embd,
+                       tr.mlp_ratio, tr.dropout, cfg.bias, tr.split_heads)
+        raise ValueError(f"unknown architecture {cfg.architecture!r}")
     finally:
         torch.random.set_rng_state(gen_state)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
+import torch
 from torch import nn
 
 from .spectra import normalized_singular_values, singular_values_with_driver
@@ -17,13 +18,15 @@ log = logging.getLogger(__name__)
 __all__ = ["SpectrumRecorder", "analysed_matrices"]
 
 
-def analysed_matrices(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
-    """Every 2-D weight parameter, named without the ``.weight`` suffix, in registration order."""
-    out = []
-    for name, p in model.named_parameters():
-        if p.ndim == 2:
-            out.append((name.removesuffix(".weight"), p))
-    return out
+def analysed_matrices(model: nn.Module) -> list[tuple[str, str, torch.Tensor]]:
+    """Every analysed matrix as (name, kind, 2-D tensor).
+
+    Models with ``weight_matrices()`` (all of sgdspectra's) define names and kinds, splitting fused
+    projections; for any other module every 2-D parameter is used, named without ``.weight``.
+    """
+    if hasattr(model, "weight_matrices"):
+        return list(model.weight_matrices())
+    return [(name.removesuffix(".weight"), "other", p) for name, p in model.named_parameters() if p.ndim == 2]
 
 
 @dataclass
@@ -31,19 +34,20 @@ class SpectrumRecorder(Callback):
     """Records singular values of every 2-D weight, losses, accuracies and lr at given steps."""
 
     steps: np.ndarray
-    kinds: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._todo = set(int(s) for s in self.steps)
         self.rows: list[dict] = []
         self.batch_loss: list[float] = []
         self.drivers: set[str] = set()
+        self.kinds: dict[str, str] = {}
 
     def _record(self, trainer: Trainer, step: int) -> None:
         train_loss, train_acc = trainer.evaluate("train")
         val_loss, val_acc = trainer.evaluate("val")
         sigma, sigma_norm, shapes = {}, {}, {}
-        for name, p in analysed_matrices(trainer.model):
+        for name, kind, p in analysed_matrices(trainer.model):
+            self.kinds[name] = kind
             values, driver = singular_values_with_driver(p, name=name, step=step)
             self.drivers.add(driver)
             sigma[name] = values

@@ -6,21 +6,42 @@ import logging
 from pathlib import Path
 
 import xarray as xr
+from torch import nn
 
-from .architecture import matrix_specs
 from .config import ModelConfig
-from .data import load_dataset
 from .io import write_dataset
 from .models import build_model
 from .provenance import provenance_attrs
 from .recording import SpectrumRecorder
 from .runtime import resolve_device
 from .schedule import snapshot_steps
+from .tasks import ClassificationTask, LanguageModelTask, Task
 from .training import ProgressLogger, Trainer, TrainingDiverged, derive_seeds
 
 log = logging.getLogger(__name__)
 
-__all__ = ["train_and_record"]
+__all__ = ["build_task_and_model", "train_and_record"]
+
+
+def build_task_and_model(cfg: ModelConfig, seed: int, device: str = "cpu") -> tuple[Task, nn.Module, dict]:
+    """The data task and the freshly initialised model of one run, plus data facts for provenance."""
+    init_seed, order_seed = derive_seeds(seed)
+    if cfg.architecture == "gpt":
+        from .text import load_text_dataset
+
+        text = load_text_dataset(cfg.data.name, path=cfg.data.path or None, data_dir=cfg.data.dir,
+                                 val_fraction=cfg.data.val_fraction)
+        task: Task = LanguageModelTask(text.train_tokens, text.val_tokens, cfg.transformer.block_size,
+                                       cfg.train.batch_size, order_seed, cfg.train.eval_windows, device)
+        vocab = text.tokenizer.vocab_size
+        facts = {"dataset": text.name, "vocab_size": vocab, "train_characters": int(text.train_tokens.size)}
+        return task, build_model(cfg, init_seed, vocab_size=vocab), facts
+    from .data import load_dataset
+
+    data = load_dataset(cfg.data)
+    task = ClassificationTask(data, cfg.train.batch_size, order_seed, device)
+    facts = {"dataset": data.name, "n_train": len(data.y_train), "n_val": len(data.y_val)}
+    return task, build_model(cfg, init_seed), facts
 
 
 def train_and_record(cfg: ModelConfig, seed: int, output: str | Path | None = None) -> xr.Dataset:
@@ -32,15 +53,13 @@ def train_and_record(cfg: ModelConfig, seed: int, output: str | Path | None = No
     downstream readers refuse such a file (:func:`sgdspectra.io.require_complete`).
     """
     device = resolve_device(cfg.train.device)
-    data = load_dataset(cfg.data)
-    init_seed, order_seed = derive_seeds(seed)
-    model = build_model(cfg, init_seed)
+    task, model, facts = build_task_and_model(cfg, seed, device)
     steps = snapshot_steps(cfg.train.steps, cfg.snapshots.log_points, cfg.snapshots.log_until, cfg.snapshots.every)
-    kinds = {m.name: m.kind for m in matrix_specs(cfg.architecture, cfg.hidden, cfg.data.name)}
-    recorder = SpectrumRecorder(steps, kinds)
+    recorder = SpectrumRecorder(steps)
     progress = ProgressLogger(cfg.train.steps, cfg.train.log_every_s, label=f"{cfg.name} seed {seed}")
-    trainer = Trainer(model, data, cfg.train, order_seed=order_seed, device=device, callbacks=[recorder, progress])
-    log.info("training %s (seed %d) on %s for %d steps, %d snapshots", cfg.name, seed, device, cfg.train.steps, steps.size)
+    trainer = Trainer(model, task, cfg.train, device=device, callbacks=[recorder, progress])
+    log.info("training %s (%s, seed %d) on %s for %d steps, %d snapshots; %s",
+             cfg.name, cfg.architecture, seed, device, cfg.train.steps, steps.size, facts)
     status, extra = "complete", {"message": f"trained {cfg.train.steps} steps"}
     try:
         trainer.fit()
@@ -52,7 +71,7 @@ def train_and_record(cfg: ModelConfig, seed: int, output: str | Path | None = No
     ds = recorder.to_dataset()
     ds.attrs.update(provenance_attrs(
         config=cfg.to_json(), seed=seed, device=device, title=f"sgdspectra run {cfg.name} seed {seed}",
-        model=cfg.name, status=status, **extra,
+        model=cfg.name, architecture=cfg.architecture, status=status, **facts, **extra,
     ))
     if output is not None:
         write_dataset(ds, output)

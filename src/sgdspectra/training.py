@@ -11,18 +11,17 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
 from .config import TrainConfig
-from .data import ArrayDataset
+from .tasks import Task
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Callback", "ProgressLogger", "Trainer", "TrainingDiverged", "derive_seeds"]
+__all__ = ["Callback", "ProgressLogger", "Trainer", "TrainingDiverged", "derive_seeds", "lr_multiplier", "param_groups"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -53,68 +52,56 @@ def derive_seeds(seed: int) -> tuple[int, int]:
     return int(init_seed), int(order_seed)
 
 
-@dataclass
-class _Batches:
-    """Reshuffle every epoch; drop the last partial batch so every step uses exactly B examples."""
+def lr_multiplier(cfg: TrainConfig, step: int) -> float:
+    """Learning rate at ``step`` (0-based update index) as a fraction of ``cfg.lr``."""
+    if cfg.schedule == "constant":
+        return 1.0
+    if cfg.schedule != "warmup_cosine":
+        raise ValueError(f"unknown schedule {cfg.schedule!r}")
+    if step < cfg.warmup_steps:
+        return (step + 1) / cfg.warmup_steps
+    span = max(cfg.steps - cfg.warmup_steps, 1)
+    progress = min((step - cfg.warmup_steps) / span, 1.0)
+    return cfg.min_lr_ratio + (1.0 - cfg.min_lr_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
-    n: int
-    batch_size: int
-    generator: torch.Generator
-    device: str
 
-    def __post_init__(self) -> None:
-        if self.batch_size > self.n:
-            raise ValueError(f"batch_size {self.batch_size} exceeds the {self.n} training examples")
-        self._perm = torch.empty(0, dtype=torch.long)
-        self._pos = 0
-
-    def next(self) -> torch.Tensor:
-        if self._pos + self.batch_size > self._perm.numel():
-            self._perm = torch.randperm(self.n, generator=self.generator)
-            self._pos = 0
-        idx = self._perm[self._pos : self._pos + self.batch_size]
-        self._pos += self.batch_size
-        return idx.to(self.device)
+def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict]:
+    """One group (weight decay everywhere) or two (decay on 2-D weights only)."""
+    params = list({id(p): p for p in model.parameters() if p.requires_grad}.values())
+    if not cfg.weight_decay_2d_only:
+        return [{"params": params, "weight_decay": cfg.weight_decay}]
+    return [{"params": [p for p in params if p.ndim >= 2], "weight_decay": cfg.weight_decay},
+            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
 
 
 class Trainer:
-    """Plain (momentum) SGD on a classification data set with cross-entropy loss."""
+    """SGD (momentum, weight decay, schedule, clipping) on a :class:`~sgdspectra.tasks.Task`."""
 
     def __init__(
-        self, model: nn.Module, data: ArrayDataset, cfg: TrainConfig, *, order_seed: int,
-        device: str = "cpu", callbacks: list[Callback] | None = None,
+        self, model: nn.Module, task: Task, cfg: TrainConfig, *, device: str = "cpu",
+        callbacks: list[Callback] | None = None,
     ) -> None:
         self.model = model.to(device)
+        self.task = task
         self.cfg = cfg
         self.device = device
         self.callbacks = list(callbacks or [])
-        self.x_train = torch.as_tensor(data.x_train, device=device)
-        self.y_train = torch.as_tensor(data.y_train, device=device)
-        self.x_val = torch.as_tensor(data.x_val, device=device)
-        self.y_val = torch.as_tensor(data.y_val, device=device)
-        self.optimizer = torch.optim.SGD(
-            self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
-        )
-        self.loss_fn = nn.CrossEntropyLoss()
-        gen = torch.Generator().manual_seed(order_seed)
-        self._batches = _Batches(len(self.y_train), cfg.batch_size, gen, device)
+        self.optimizer = torch.optim.SGD(param_groups(self.model, cfg), lr=cfg.lr, momentum=cfg.momentum)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda k: lr_multiplier(cfg, k))
         self.step = 0
 
     @property
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
-    @torch.no_grad()
     def evaluate(self, split: str) -> tuple[float, float]:
-        """Mean cross-entropy and accuracy on the full ``train`` or ``val`` split."""
-        x, y = (self.x_train, self.y_train) if split == "train" else (self.x_val, self.y_val)
+        """Mean cross-entropy and accuracy on the ``train`` or ``val`` split (eval mode)."""
         was_training = self.model.training
         self.model.eval()
-        logits = self.model(x)
-        loss = float(self.loss_fn(logits, y))
-        acc = float((logits.argmax(dim=1) == y).float().mean())
-        self.model.train(was_training)
-        return loss, acc
+        try:
+            return self.task.evaluate(self.model, split)
+        finally:
+            self.model.train(was_training)
 
     def _check_weights(self, step: int) -> None:
         for name, p in self.model.named_parameters():
@@ -128,14 +115,17 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_train_start(self)
         for step in range(1, self.cfg.steps + 1):
-            idx = self._batches.next()
-            loss = self.loss_fn(self.model(self.x_train[idx]), self.y_train[idx])
+            x, y = self.task.sample()
+            loss = self.task.loss(self.model, x, y)
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
                 raise TrainingDiverged(step, f"minibatch loss is {loss_value}")
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if self.cfg.grad_clip > 0:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
             self.optimizer.step()
+            self.scheduler.step()
             self._check_weights(step)
             self.step = step
             for cb in self.callbacks:

@@ -9,7 +9,7 @@ _SRC = os.path.join(workflow.basedir, "src")
 sys.path.insert(0, _SRC)
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
 
-from sgdspectra.architecture import matrix_specs
+from sgdspectra.architecture import matrix_layout
 from sgdspectra.config import validate_config
 
 validate_config(config)  # fills defaults in place; raises ConfigError naming the bad key
@@ -34,7 +34,7 @@ def model_config(wildcards):
 def model_matrices(model):
     """Names of the analysed weight matrices of a model, known before training (CASES 26)."""
     spec = config["models"][model]
-    return [m.name for m in matrix_specs(spec["architecture"], spec["hidden"], spec["data"]["name"])]
+    return [name for name, _ in matrix_layout(spec)]
 
 
 def run_file(wildcards):
