@@ -11,25 +11,30 @@ We integrate **sigma, never lambda**: in sigma the noise is additive, so no squa
 ``dlambda = ... + 2 sqrt(s lambda) dbeta``, CASES.md #29); lambda is recovered as ``sigma**2``
 (:func:`lam_from_sigma`), which is non-negative by construction.
 
-Scheme ("sigma_em_bridge", details in :mod:`sgdspectra.sde.sigma_scheme`): explicit
+Scheme ("sigma_em_bridge_imex", details in :mod:`sgdspectra.sde.sigma_scheme`): explicit
 Euler--Maruyama steps on a grid of size ``<= dt``. A proposed step is *rejected* when it would
 break the strict order ``sigma_1 > ... > sigma_n`` (or positivity ``sigma_n > 0`` when m > n),
-produce a non-finite value, or when the deterministic displacement ``h |b_i|`` of a value exceeds
-half the distance to its nearest neighbour (or to 0). A rejected step is split in two halves; the
-Brownian increment of the first half is drawn from the Brownian bridge ``N(dB / 2, h / 4)`` given
-the increment ``dB`` of the whole step and the second half gets the remainder, so the driving
-Brownian path is preserved (adaptive stepping on a Brownian tree). After ``REFINE_MAX_DEPTH``
-halvings a still-rejected sub-step is taken with the drift-implicit Euler step, which stays
-strictly ordered for any step size (the drift is minus the gradient of a convex barrier). Values
-therefore never cross: ordering is checked at every (sub-)step and asserted on the output, and the
-numbers of rejections and implicit sub-steps are recorded.
+produce a non-finite value, or move a value by drift alone further than ``DRIFT_GUARD`` times the
+distance to its nearest neighbour (or to 0). A rejected step is re-integrated on a grid halved
+``REFINE_MAX_DEPTH`` times, with the Brownian increments of the halves drawn from the Brownian
+bridge (the driving path is preserved); a sub-step still rejected at the finest level is taken
+with the nearest-neighbour drift-implicit (IMEX) Euler step, which is strictly ordered for any
+step size (the singular part of the drift is minus the gradient of a convex barrier). Values
+therefore never cross: the order is checked at every (sub-)step and asserted on the output, and
+the numbers of rejected proposals and implicit sub-steps are recorded (attrs and per replica).
+
+Pure halving is not enough on its own: the gap of two neighbours behaves like a Bessel process
+of dimension 2 (Dyson index 1), which never hits 0 but comes arbitrarily close, with probability
+decaying only like ``1 / log(1 / gap)``, so no fixed refinement depth resolves every approach.
+Rejections are frequent unless ``dt`` is well below ``(typical gap)^2 / s`` divided by the
+number of gaps; the bias of the minimal gap is the slowest to vanish as ``dt -> 0``.
 
 For m == n the smallest value hits 0 (the Bessel dimension of ``sigma_n`` is m - n + 1 = 1);
 the drift is then odd in ``sigma_n`` and ``sigma_n = |x|`` of the extended process, so the
 scheme reflects ``sigma_n -> |sigma_n|`` (exact in law) and allows ``sigma_n = 0``.
 
-Bias: the scheme is first order in the weak sense away from collisions; the rejection rule only
-refines the grid near collisions and near 0 (see tests/test_sde_eigen.py::test_weak_error_shrinks).
+Bias: away from collisions the scheme is Euler--Maruyama, first order in the weak sense
+(tests/test_sde_eigen.py::test_weak_error_shrinks_when_dt_is_halved).
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ log = logging.getLogger(__name__)
 #: Memory budget (bytes) of one chunk of replicas (N x N work array and temporary per replica, noise block).
 CHUNK_BYTES: int = 2**26
 #: Target number of Brownian increments drawn per replica and block of steps.
-BLOCK_ELEMS: int = 2**14
+BLOCK_ELEMS: int = 2**11
 #: A start is degenerate when a gap (or sigma_n for m > n) is below this times sqrt(s h).
 DEGENERATE_REL_GAP: float = 1e-6
 
@@ -73,7 +78,9 @@ def _is_degenerate(sig0: FloatArray, m: int, s: float, h0: float) -> bool:
     return bool(m > sig0.size and sig0[-1] <= tol)
 
 
-def _exact_first_step(sig0: FloatArray, m: int, s: float, gamma: float, h: float, gen: np.random.Generator) -> FloatArray:
+def _exact_first_step(
+    sig0: FloatArray, m: int, s: float, gamma: float, h: float, gen: np.random.Generator
+) -> FloatArray:
     """Singular values of ``e^{-gamma h} diag_m(sig0) + std(h) Z`` (exact OU step from a diagonal start)."""
     n_v = sig0.size
     w = gen.standard_normal((m, n_v)) * ou_transition_std(s, gamma, h)
@@ -96,7 +103,8 @@ def simulate_singular_values(
     See the module docstring for the SDE and the scheme. ``lambda`` is never integrated directly
     (no square root of a negative number can occur); use :func:`lam_from_sigma` for ``sigma**2``.
 
-    Degenerate starts: if ``sigma0`` has ties (or near ties, gap <= 1e-6 sqrt(s h)) or, for
+    Degenerate starts: if ``sigma0`` has ties (or near ties, gap <= 1e-6 sqrt(s h), h the first
+    step) or, for
     m > n, a zero (or near-zero) value -- e.g. ``[1, 1, 2]`` or ``W0 = 0`` -- the first time step
     is taken *exactly* at the matrix level: ``W0 = diag(sigma0)`` (m x n) is advanced with the
     exact Gaussian OU transition and its singular values, almost surely distinct and positive,
@@ -116,9 +124,11 @@ def simulate_singular_values(
             (increments, bridge, start) streams, so chunking does not change results.
 
     Returns:
-        Dataset with ``sigma(replica, t, k)`` (descending) and ``n_rejected(replica)``; attrs
-        ``scheme``, ``m``, ``n``, ``s``, ``gamma``, ``dt``, ``seed``, ``n_replicas``,
-        ``n_rejected`` (total rejected proposals), ``max_refinement_depth``, ``start_rule``.
+        Dataset with ``sigma(replica, t, k)`` (descending), ``n_rejected(replica)`` and
+        ``n_implicit(replica)``; attrs ``scheme``, ``m``, ``n``, ``s``, ``gamma``, ``dt``,
+        ``seed``, ``n_replicas``, ``n_steps``, ``n_rejected`` (total rejected proposals),
+        ``n_implicit`` (implicit sub-steps), ``max_refinement_depth``, ``start_rule``,
+        ``boundary``.
     """
     sig0 = np.sort(np.asarray(sigma0, dtype=np.float64).ravel())[::-1].copy()
     if sig0.size == 0:
@@ -153,6 +163,7 @@ def simulate_singular_values(
     for sl in chunks(n_replicas, chunk):
         streams = [[np.random.default_rng(c) for c in ss.spawn(3)] for ss in seqs[sl]]
         n_b = len(streams)
+        bridges = [st[1] for st in streams]
         stepper = SigmaStepper(m, n_v, s, gamma, n_b)
         x = np.repeat(sig0[None, :], n_b, axis=0)
         z = np.empty((n_b, block, n_v), dtype=np.float64)
@@ -172,16 +183,10 @@ def simulate_singular_values(
                     if not np.all(stepper.valid(x)):
                         raise ValueError("degenerate sigma0 could not be split by the exact first step")
                 else:
-                    db = sqrt_h[j] * z[:, jj]
-                    b = stepper.drift(x)
-                    y = stepper.propose(x, b, h, db)
-                    ok = stepper.valid(y) & stepper.guard(x, b, h)
-                    x[ok] = y[ok]
-                    for r in np.flatnonzero(~ok):
-                        x[r], nr, dep, ni = stepper.refine(x[r], h, db[r], streams[r][1])
-                        n_rej[sl.start + r] += nr
-                        n_impl[sl.start + r] += ni
-                        max_depth = max(max_depth, dep)
+                    x, nr, ni, dep = stepper.step(x, h, sqrt_h[j] * z[:, jj], bridges)
+                    n_rej[sl] += nr
+                    n_impl[sl] += ni
+                    max_depth = max(max_depth, int(dep.max()))
                 while rec < t.size and grid.n_done[rec] == j + 1:
                     out[sl, rec] = x
                     rec += 1
@@ -195,7 +200,7 @@ def simulate_singular_values(
             total_rej, max_depth, int(n_impl.sum()),
         )
     attrs: dict[str, object] = {
-        "scheme": "sigma_em_bridge",
+        "scheme": "sigma_em_bridge_imex",
         "m": m,
         "n": n_v,
         "s": s,
@@ -209,7 +214,10 @@ def simulate_singular_values(
         "n_implicit": int(n_impl.sum()),
         "start_rule": "exact_matrix_first_step" if degenerate else "as_given",
         "boundary": "reflecting at 0 (m == n)" if m == n_v else "sigma_n > 0 enforced (m > n)",
-        "sde": "dsigma_i = -gamma sigma_i dt + s[(m-n)/(2 sigma_i) + sum_j sigma_i/(sigma_i^2-sigma_j^2)] dt + sqrt(s) dbeta_i",
+        "sde": (
+            "dsigma_i = -gamma sigma_i dt + s[(m-n)/(2 sigma_i) + sum_j sigma_i/(sigma_i^2-sigma_j^2)] dt"
+            " + sqrt(s) dbeta_i"
+        ),
     }
     return xr.Dataset(
         {

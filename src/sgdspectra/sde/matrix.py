@@ -241,7 +241,11 @@ def simulate_matrix_em(
                 g.standard_normal(out=noise[b, :nb])
             for jj in range(nb):
                 j = j0 + jj
-                w = _em_step(w, drift, float(grid.h[j]), float(sqrt_h[j]), s, kappa, noise[:, jj])
+                try:
+                    w = _em_step(w, drift, float(grid.h[j]), float(sqrt_h[j]), s, kappa, noise[:, jj])
+                except FloatingPointError as exc:
+                    t_j = float(np.sum(grid.h[: j + 1]))
+                    raise FloatingPointError(f"Euler-Maruyama diverged at t = {t_j:.6g} (step {j + 1}): {exc}") from exc
                 if not np.all(np.isfinite(w)):
                     bad = int(np.argmax(~np.all(np.isfinite(w), axis=(1, 2))))
                     raise FloatingPointError(
@@ -277,6 +281,8 @@ def _em_step(
     d = np.asarray(drift(w), dtype=np.float64)
     if d.shape != w.shape:
         raise ValueError(f"drift returned shape {d.shape}, expected {w.shape}")
+    if not np.all(np.isfinite(d)):
+        raise FloatingPointError("the drift returned non-finite values")
     if kappa > 0.0:
         amp = np.sqrt(s * (1.0 + kappa * np.sum(w * w, axis=(1, 2))))[:, None, None]
     else:

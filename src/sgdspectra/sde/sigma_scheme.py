@@ -1,22 +1,16 @@
-"""The step of the ordered sigma-level scheme: drift, acceptance test, refinement, implicit fallback.
-
-The sigma-SDE drift (pure weight decay, additive noise) is a gradient, ``b = -grad V`` with
-
-    V(sigma) = gamma/2 sum_i sigma_i^2 - (s/2) sum_{i<j} log(sigma_i^2 - sigma_j^2)
-               - s (m - n)/2 sum_i log sigma_i ,
-
-which is convex on the ordered cone ``sigma_1 > ... > sigma_n > 0`` (each term is minus the log of
-a positive linear function, or a square). This gives two tools:
+"""One step of the ordered sigma-level scheme: drift, acceptance test, refinement, fallback.
 
 * explicit Euler--Maruyama proposals, accepted only when they keep the strict order (and the
-  drift displacement is within ``DRIFT_GUARD`` of the nearest-neighbour distance);
-* the drift-implicit Euler step ``y = argmin 1/2 |y - x - sqrt(s) dB|^2 + h V(y)``, a strictly
-  convex problem whose minimiser lies strictly inside the cone for every ``h`` and every
-  increment. It is solved by damped Newton and used only as the last resort of refinement.
+  deterministic displacement is within ``DRIFT_GUARD`` of the nearest-neighbour distance);
+* rejected steps are re-integrated on halved grids along the same Brownian path (Brownian
+  bridge), up to ``REFINE_MAX_DEPTH`` levels;
+* at the finest level a still-rejected sub-step is taken with the nearest-neighbour
+  drift-implicit (IMEX) Euler step (:mod:`sgdspectra.sde.sigma_implicit`), which is strictly
+  ordered for every step size and costs O(N) per Newton iteration.
 
-Why a fallback is needed: the gap of two neighbouring values behaves like a Bessel process of
-dimension 2 (Dyson index 1), which never hits 0 but comes arbitrarily close with probability
-decaying only like ``1 / log(1 / gap)``; pure halving would then need unboundedly deep refinement.
+Why the fallback is needed: the gap of two neighbouring values behaves like a Bessel process of
+dimension 2 (Dyson index 1), which never hits 0 but comes arbitrarily close, with a probability
+decaying only like ``1 / log(1 / gap)``; halving alone would need unboundedly deep refinement.
 """
 
 from __future__ import annotations
@@ -26,23 +20,21 @@ import math
 import numpy as np
 
 from sgdspectra.sde._common import FloatArray
+from sgdspectra.sde.sigma_implicit import NearestNeighbourImplicit
 
-#: Halvings of a rejected step before the drift-implicit step is used on the finest sub-step.
-REFINE_MAX_DEPTH: int = 8
+#: Levels of halving of a rejected step; at the last one the drift-implicit step is the fallback.
+REFINE_MAX_DEPTH: int = 1
+#: Halvings of an implicit sub-step whose Newton iteration is too slow before giving up.
+IMPLICIT_MAX_SPLITS: int = 40
 #: A step is rejected when h |b_i| exceeds this fraction of the distance to the nearest neighbour.
-DRIFT_GUARD: float = 0.5
-#: Newton iterations allowed for one implicit step.
-NEWTON_MAX_ITER: int = 200
-#: Newton stops when its step is below this times (1 + max |y|).
-NEWTON_STEP_TOL: float = 1e-13
-#: Below this relative step size Newton takes full steps without line search.
-NEWTON_LOCAL: float = 1e-6
+DRIFT_GUARD: float = 1.0
 
 
 def sigma_drift(sigma: FloatArray, m: int, s: float, gamma: float, work: FloatArray | None = None) -> FloatArray:
     """Drift ``b_i`` of the sigma-SDE for a batch ``sigma`` of shape (batch, N), O(N^2) per row.
 
-    ``b_i = -gamma sigma_i + s [(m - N) / (2 sigma_i) + sum_{j != i} sigma_i / ((sigma_i - sigma_j)(sigma_i + sigma_j))]``.
+    ``b_i = -gamma sigma_i + s [(m - N) / (2 sigma_i)
+    + sum_{j != i} sigma_i / ((sigma_i - sigma_j)(sigma_i + sigma_j))]``.
     The product form of ``sigma_i^2 - sigma_j^2`` avoids the cancellation of squaring first.
     ``work`` is an optional scratch array of shape (>= batch, N, N).
     """
@@ -67,6 +59,8 @@ def sigma_drift(sigma: FloatArray, m: int, s: float, gamma: float, work: FloatAr
 class SigmaStepper:
     """Explicit proposals, acceptance test, Brownian-bridge refinement and the implicit fallback.
 
+    ``batch`` is the largest batch whose drift is evaluated (sizes the scratch array).
+
     For ``m == n`` the smallest value is treated in the signed (extended) variable and reflected,
     ``sigma_n -> |sigma_n|``; the drift and ``V`` are even in ``sigma_n`` so this is exact in law.
     """
@@ -76,6 +70,7 @@ class SigmaStepper:
         self.sqrt_s = math.sqrt(s)
         self.reflect = m == n_v
         self.work = np.empty((batch, n_v, n_v), dtype=np.float64)
+        self.implicit = NearestNeighbourImplicit(m, n_v, s, gamma)
 
     def drift(self, x: FloatArray) -> FloatArray:
         """Drift of a batch (batch, N)."""
@@ -107,111 +102,123 @@ class SigmaStepper:
             np.minimum(near[:, -1], x[:, -1], out=near[:, -1])
         return np.all(h * np.abs(b) <= DRIFT_GUARD * near, axis=1)
 
-    def refine(self, x: FloatArray, h: float, db: FloatArray, gen: np.random.Generator) -> tuple[FloatArray, int, int, int]:
-        """Integrate one rejected step of one replica (state ``x`` (N,), increment ``db`` (N,)).
+    def step(
+        self, x: FloatArray, h: float, db: FloatArray, bridge: list[np.random.Generator]
+    ) -> tuple[FloatArray, np.ndarray, np.ndarray, np.ndarray]:
+        """Advance the batch ``x`` (B, N) by ``h`` with Brownian increments ``db`` (B, N).
 
-        The step is halved recursively; the first half's increment is drawn from the Brownian
-        bridge ``N(db / 2, h / 4)`` and the second half gets the remainder, so the Brownian path
-        is preserved. A sub-step still rejected at depth ``REFINE_MAX_DEPTH`` is taken with the
-        drift-implicit step. Returns (new state, rejected proposals, maximal depth, implicit steps).
+        Rows whose explicit proposal is rejected are re-integrated by :meth:`_refine_rows`.
+        ``bridge[r]`` is the generator of row r's Brownian-bridge draws.
+        Returns (new state, rejected proposals per row, implicit sub-steps per row, depth per row).
         """
-        n_rej, max_depth, n_impl = 1, 1, 0
-        stack = self._split(h, db, 1, gen)
-        x = x[None, :].copy()
-        while stack:
-            hh, dbb, depth = stack.pop()
-            b = self.drift(x)
-            y = self.propose(x, b, hh, dbb[None, :])
-            if bool(self.valid(y)[0]) and bool(self.guard(x, b, hh)[0]):
-                x = y
-                continue
-            n_rej += 1
-            if depth >= REFINE_MAX_DEPTH:
-                x = self.implicit_step(x[0], hh, dbb)[None, :]
-                n_impl += 1
-                continue
-            stack.extend(self._split(hh, dbb, depth + 1, gen))
-            max_depth = max(max_depth, depth + 1)
-        return x[0], n_rej, max_depth, n_impl
+        b = self.drift(x)
+        y = self.propose(x, b, h, db)
+        ok = self.valid(y) & self.guard(x, b, h)
+        n_rej = (~ok).astype(np.int64)
+        n_impl = np.zeros(x.shape[0], dtype=np.int64)
+        depth = np.zeros(x.shape[0], dtype=np.int64)
+        bad = np.flatnonzero(~ok)
+        if bad.size:
+            y[bad], r, i, d = self._refine_rows(x[bad], b[bad], h, db[bad], [bridge[k] for k in bad])
+            n_rej[bad] += r
+            n_impl[bad] += i
+            depth[bad] = d
+        return y, n_rej, n_impl, depth
+
+    def _refine_rows(
+        self, x: FloatArray, b0: FloatArray, h: float, db: FloatArray, gens: list[np.random.Generator]
+    ) -> tuple[FloatArray, np.ndarray, np.ndarray, np.ndarray]:
+        """Re-integrate rejected steps on successively halved grids (same Brownian path).
+
+        Level l cuts the step into 2**l equal sub-steps; the increments are refined from level
+        l - 1 by Brownian-bridge splitting (first half ``N(piece / 2, piece_length / 4)``, second
+        half the remainder). A row whose sub-steps are all accepted is done; otherwise it moves to
+        the next level. At level ``REFINE_MAX_DEPTH`` a rejected sub-step is taken with the
+        drift-implicit step, which is always ordered.
+        """
+        n_p = x.shape[0]
+        n_rej = np.zeros(n_p, dtype=np.int64)
+        n_impl = np.zeros(n_p, dtype=np.int64)
+        depth = np.zeros(n_p, dtype=np.int64)
+        if REFINE_MAX_DEPTH == 0:
+            y, n_impl = self._implicit_robust(x, b0, h, db, gens)
+            return y, n_rej, n_impl, depth
+        out = x.copy()
+        pending = np.arange(n_p)
+        pieces = db[:, None, :]
+        for level in range(1, REFINE_MAX_DEPTH + 1):  # a zero depth means: implicit right away
+            pieces = self._bridge_split(pieces, h / 2 ** (level - 1), [gens[i] for i in pending])
+            hh = h / 2**level
+            last = level == REFINE_MAX_DEPTH
+            depth[pending] = level
+            y = x[pending].copy()
+            alive = np.ones(pending.size, dtype=bool)
+            for k in range(pieces.shape[1]):
+                rows = np.flatnonzero(alive)
+                if rows.size == 0:
+                    break
+                yr = y[rows]
+                b = self.drift(yr)
+                prop = self.propose(yr, b, hh, pieces[rows, k])
+                good = self.valid(prop) & self.guard(yr, b, hh)
+                fail = rows[~good]
+                n_rej[pending[fail]] += 1
+                if last and fail.size:
+                    prop[~good], n_i = self._implicit_robust(
+                        yr[~good], b[~good], hh, pieces[fail, k], [gens[i] for i in pending[fail]]
+                    )
+                    n_impl[pending[fail]] += n_i
+                    good[:] = True
+                y[rows[good]] = prop[good]
+                alive[fail] = last
+            out[pending[alive]] = y[alive]
+            pending, pieces = pending[~alive], pieces[~alive]
+            if pending.size == 0:
+                break
+        return out, n_rej, n_impl, depth
+
+    def _implicit_robust(
+        self, x: FloatArray, b: FloatArray, h: float, db: FloatArray, gens: list[np.random.Generator], depth: int = 0
+    ) -> tuple[FloatArray, np.ndarray]:
+        """Implicit step for rows of ``x``; rows where Newton is too slow get their step halved.
+
+        Each half is tried explicitly first, then recursively with this method. Returns the new
+        rows and the number of implicit solves per row. Raises ``RuntimeError`` after
+        ``IMPLICIT_MAX_SPLITS`` halvings (not expected).
+        """
+        y, converged = self.implicit(x, h, self.sqrt_s * db, b)
+        n_impl = np.ones(x.shape[0], dtype=np.int64)
+        slow = np.flatnonzero(~converged)
+        if slow.size == 0:
+            return y, n_impl
+        if depth >= IMPLICIT_MAX_SPLITS:
+            raise RuntimeError(f"implicit sigma step did not converge after {depth} halvings of the step")
+        sub_gens = [gens[i] for i in slow]
+        halves = self._bridge_split(db[slow, None, :], h, sub_gens)
+        xs = x[slow].copy()
+        for k in range(2):
+            bk = self.drift(xs)
+            prop = self.propose(xs, bk, 0.5 * h, halves[:, k])
+            good = self.valid(prop) & self.guard(xs, bk, 0.5 * h)
+            bad = np.flatnonzero(~good)
+            if bad.size:
+                prop[bad], n_i = self._implicit_robust(
+                    xs[bad], bk[bad], 0.5 * h, halves[bad, k], [sub_gens[i] for i in bad], depth + 1
+                )
+                n_impl[slow[bad]] += n_i
+            xs = prop
+        y[slow] = xs
+        return y, n_impl
 
     @staticmethod
-    def _split(h: float, db: FloatArray, depth: int, gen: np.random.Generator) -> list[tuple[float, FloatArray, int]]:
-        """Halves of a step in stack order (first half popped first), on the Brownian bridge."""
-        db1 = 0.5 * db + math.sqrt(h / 4.0) * gen.standard_normal(db.shape[-1])
-        return [(0.5 * h, db - db1, depth), (0.5 * h, db1, depth)]
-
-    # ----------------------------------------------------------------- drift-implicit step
-    def _inside(self, y: FloatArray) -> bool:
-        """Open domain of V: y_1 > ... > y_{n-1} > |y_n| (m == n) or > y_n > 0 (m > n)."""
-        if not np.all(np.isfinite(y)):
-            return False
-        if self.n_v > 1 and not np.all(y[:-2] > y[1:-1]):
-            return False
-        if self.reflect:
-            return self.n_v == 1 or bool(y[-2] > abs(y[-1]))
-        return (self.n_v == 1 or bool(y[-2] > y[-1])) and bool(y[-1] > 0.0)
-
-    def _potential(self, y: FloatArray) -> float:
-        """V(y) (finite only inside the domain)."""
-        iu = np.triu_indices(self.n_v, k=1)
-        diff = (y[:, None] - y[None, :])[iu]
-        summ = (y[:, None] + y[None, :])[iu]
-        v = 0.5 * self.gamma * float(y @ y) - 0.5 * self.s * float(np.sum(np.log(diff) + np.log(summ)))
-        if self.m > self.n_v:
-            v -= 0.5 * self.s * (self.m - self.n_v) * float(np.sum(np.log(y)))
-        return v
-
-    def _hessian_v(self, y: FloatArray) -> FloatArray:
-        """Hessian of V (= minus the Jacobian of the drift), symmetric positive semi-definite."""
-        lam = y * y
-        den = lam[:, None] - lam[None, :]
-        np.fill_diagonal(den, np.inf)
-        den2 = den * den
-        hess = -2.0 * self.s * np.outer(y, y) / den2
-        diag = self.gamma + self.s * np.sum((lam[:, None] + lam[None, :]) / den2, axis=1)
-        if self.m > self.n_v:
-            diag = diag + self.s * (self.m - self.n_v) / (2.0 * lam)
-        hess[np.diag_indices(self.n_v)] = diag
-        return hess
-
-    def implicit_step(self, x: FloatArray, h: float, db: FloatArray) -> FloatArray:
-        """Drift-implicit Euler step ``y = x + h b(y) + sqrt(s) db`` from the inside point ``x``.
-
-        Damped Newton on ``phi(y) = |y - c|^2 / 2 + h V(y)``, ``c = x + sqrt(s) db``, with
-        backtracking that keeps every iterate inside the domain. Raises ``RuntimeError`` if it
-        does not converge (not expected: phi is strictly convex with a barrier).
-        """
-        c = x + self.sqrt_s * db
-        y = x.copy()
-        phi = 0.5 * float((y - c) @ (y - c)) + h * self._potential(y)
-        eye = np.eye(self.n_v)
-        for _ in range(NEWTON_MAX_ITER):
-            grad = y - c - h * sigma_drift(y[None, :], self.m, self.s, self.gamma)[0]
-            step = -np.linalg.solve(eye + h * self._hessian_v(y), grad)
-            size = float(np.max(np.abs(step))) / (1.0 + float(np.max(np.abs(y))))
-            if size <= NEWTON_LOCAL and self._inside(y + step):
-                # quadratic-convergence region: full steps; phi differences are at rounding level
-                y = y + step
-                if size <= NEWTON_STEP_TOL:
-                    break
-                phi = 0.5 * float((y - c) @ (y - c)) + h * self._potential(y)
-                continue
-            decrement = -float(grad @ step)
-            alpha = 1.0
-            while alpha > 1e-20:
-                cand = y + alpha * step
-                if self._inside(cand):
-                    phi_c = 0.5 * float((cand - c) @ (cand - c)) + h * self._potential(cand)
-                    if phi_c <= phi - 1e-4 * alpha * decrement:
-                        break
-                alpha *= 0.5
-            else:
-                raise RuntimeError("drift-implicit sigma step: line search failed")
-            y, phi = cand, phi_c
-        else:
-            raise RuntimeError("drift-implicit sigma step: Newton did not converge")
-        if self.reflect:
-            y[-1] = abs(y[-1])
-        if not bool(self.valid(y[None, :])[0]):
-            raise RuntimeError("drift-implicit sigma step left the ordered cone")
-        return y
+    def _bridge_split(pieces: FloatArray, length: float, gens: list[np.random.Generator]) -> FloatArray:
+        """Split each of the K increments (over ``length``) of every row into two halves."""
+        n_p, n_k, n_v = pieces.shape
+        z = np.empty_like(pieces)
+        for r, g in enumerate(gens):
+            g.standard_normal(out=z[r])
+        first = 0.5 * pieces + np.sqrt(length / 4.0) * z
+        out = np.empty((n_p, 2 * n_k, n_v), dtype=np.float64)
+        out[:, 0::2] = first
+        out[:, 1::2] = pieces - first
+        return out
