@@ -6,7 +6,7 @@ from sgdspectra.runtime import setup_logging
 
 def main(smk) -> None:
     setup_logging(smk.log[0])
-    pipeline.simulate_sde(smk.input[0], smk.wildcards.matrix, smk.output[0], **dict(smk.params.sde))
+    pipeline.simulate_sde(smk.input[0], smk.wildcards.matrix, smk.output[0], level=smk.wildcards.level, **dict(smk.params.sde))
 
 
 if __name__ == "__main__":

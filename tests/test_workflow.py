@@ -43,7 +43,8 @@ def test_full_run_produces_every_product(finished_run):
     assert list(ds.matrix.values) == ["layers.0", "layers.1"]
     assert ds.sigma.dims == ("step", "matrix", "k") and ds.sigma.dtype == np.float64
     assert int(ds.step[-1]) == 60
-    for name in ("esd_evolution", "sv_trajectories", "stationary_fits", "sde_vs_observed", "training_curves"):
+    for name in ("esd_evolution", "sv_trajectories", "stationary_fits", "sde_vs_observed", "sde_levels",
+                 "training_curves"):
         for ext in ("png", "pdf"):
             f = res / f"figures/{name}_tiny_seed0.{ext}"
             assert f.stat().st_size > 1000, f
@@ -55,6 +56,11 @@ def test_full_run_produces_every_product(finished_run):
         with xr.open_dataset(res / f"sde/tiny/seed0/{matrix}/matrix_ou.nc") as sde:
             assert sde.lam.dims == ("replica", "t", "k")
             assert sde.attrs["scheme"] and float(sde.attrs["s"]) >= 0
+        with xr.open_dataset(res / f"sde/tiny/seed0/{matrix}/eigen.nc") as sde:
+            assert sde.sigma.dims == ("replica", "t", "k") and np.all(np.isfinite(sde.sigma.values))
+            assert np.all(np.diff(sde.sigma.values, axis=-1) <= 0)
+    comparison = pd.read_csv(res / "sde/tiny/seed0/comparison.csv")
+    assert set(comparison.level) == {"matrix_ou", "eigen"}
     for table in ("fits_tiny", "sde_vs_observed_tiny"):
         assert (res / f"tables/{table}.csv").stat().st_size > 0
         assert "|" in (res / f"tables/{table}.md").read_text()

@@ -130,3 +130,25 @@ def compare_sde_to_observed(ds: xr.Dataset, sde: Mapping[str, xr.Dataset]) -> pd
     order = {name: i for i, name in enumerate(names)}
     rows.sort(key=lambda r: order[str(r["matrix"])])
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def compare_levels(by_level: Mapping[str, Mapping[str, xr.Dataset]], bulk_k: int | None = None) -> pd.DataFrame:
+    """Two-sample KS between the ``matrix_ou`` and ``eigen`` ensembles at their last time.
+
+    Per matrix: KS statistic and p-value on λ_max (one value per replica) and on a bulk value
+    (index ``bulk_k``, default the median index), both independent across replicas. Matrices
+    simulated at only one level are skipped.
+    """
+    a, b = by_level.get("matrix_ou", {}), by_level.get("eigen", {})
+    rows = []
+    for matrix in [m for m in a if m in b]:
+        lam_a = a[matrix]["lam"].isel(t=-1).transpose("replica", "k").values
+        lam_b = b[matrix]["lam"].isel(t=-1).transpose("replica", "k").values
+        k = lam_a.shape[1] // 2 if bulk_k is None else min(bulk_k, lam_a.shape[1] - 1)
+        top = stats.ks_2samp(lam_a[:, 0], lam_b[:, 0])
+        bulk = stats.ks_2samp(lam_a[:, k], lam_b[:, k])
+        rows.append({"matrix": matrix, "n_replicas": lam_a.shape[0], "t": float(a[matrix]["t"].values[-1]),
+                     "ks_lam_max": float(top.statistic), "p_lam_max": float(top.pvalue), "bulk_k": k,
+                     "ks_bulk": float(bulk.statistic), "p_bulk": float(bulk.pvalue),
+                     "mean_lam_matrix_ou": float(np.nanmean(lam_a)), "mean_lam_eigen": float(np.nanmean(lam_b))})
+    return pd.DataFrame(rows)

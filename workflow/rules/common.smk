@@ -2,6 +2,7 @@
 # functions and the list of final targets.
 import os
 import sys
+from fnmatch import fnmatch
 
 # Jobs import sgdspectra from this repository's src/, whatever environment runs them
 # (the .venv of `make run`, a --sdm conda environment, or a cluster node).
@@ -16,7 +17,7 @@ validate_config(config)  # fills defaults in place; raises ConfigError naming th
 
 MODELS = list(config["models"])
 SEEDS = [int(s) for s in config["seeds"]]
-FIGURES = ["esd_evolution", "sv_trajectories", "stationary_fits", "sde_vs_observed", "training_curves"]
+FIGURES = ["esd_evolution", "sv_trajectories", "stationary_fits", "sde_vs_observed", "sde_levels", "training_curves"]
 
 
 wildcard_constraints:
@@ -24,6 +25,7 @@ wildcard_constraints:
     seed=r"\d+",
     matrix=r"[A-Za-z0-9_.\-]+",
     figure="|".join(FIGURES),
+    level="matrix_ou|eigen",
 
 
 def model_config(wildcards):
@@ -45,12 +47,25 @@ def fit_file(wildcards):
     return f"results/fits/{wildcards.model}/seed{wildcards.seed}.csv"
 
 
+def sde_matrices(model):
+    """The matrices of a model selected for SDE simulation by the sde.matrices patterns."""
+    patterns = config["sde"]["matrices"]
+    return [m for m in model_matrices(model) if any(fnmatch(m, p) for p in patterns)]
+
+
 def sde_files(wildcards):
-    """SDE ensembles of every matrix of one run."""
+    """SDE ensembles of every selected matrix of one run, at every configured level."""
     return expand(
-        "results/sde/{model}/seed{seed}/{matrix}/matrix_ou.nc",
-        model=wildcards.model, seed=wildcards.seed, matrix=model_matrices(wildcards.model),
+        "results/sde/{model}/seed{seed}/{matrix}/{level}.nc",
+        model=wildcards.model, seed=wildcards.seed, matrix=sde_matrices(wildcards.model),
+        level=config["sde"]["levels"],
     )
+
+
+def sde_params(wildcards):
+    """The SDE settings one simulate_sde job uses (not the level list or the matrix patterns)."""
+    keys = ("s", "gamma", "n_replicas", "n_times", "seed") + (("eigen_steps",) if wildcards.level == "eigen" else ())
+    return {k: config["sde"][k] for k in keys}
 
 
 def sde_comparison_file(wildcards):
@@ -65,14 +80,30 @@ def sde_comparisons_of_model(wildcards):
     return expand("results/sde/{model}/seed{seed}/comparison.csv", model=wildcards.model, seed=SEEDS)
 
 
+SDE_FIGURES = ("sde_vs_observed", "sde_levels")
+
+
+def run_figures(model):
+    """Figures drawn for each run of a model (SDE figures only where matrices are simulated)."""
+    names = [f for f in FIGURES if f not in SDE_FIGURES]
+    if sde_matrices(model):
+        if "matrix_ou" in config["sde"]["levels"]:
+            names.append("sde_vs_observed")
+        if len(config["sde"]["levels"]) == 2:
+            names.append("sde_levels")
+    return names
+
+
+def sde_models():
+    return [m for m in MODELS if sde_matrices(m)]
+
+
 def all_targets():
     """Every figure (PNG and PDF) of every run, and every table of every model."""
-    figures = expand(
-        "results/figures/{figure}_{model}_seed{seed}.{ext}",
-        figure=FIGURES, model=MODELS, seed=SEEDS, ext=["png", "pdf"],
-    )
-    tables = expand(
-        "results/tables/{table}_{model}.{ext}",
-        table=["fits", "sde_vs_observed"], model=MODELS, ext=["csv", "md"],
-    )
+    figures = [
+        f"results/figures/{figure}_{model}_seed{seed}.{ext}"
+        for model in MODELS for figure in run_figures(model) for seed in SEEDS for ext in ("png", "pdf")
+    ]
+    tables = expand("results/tables/fits_{model}.{ext}", model=MODELS, ext=["csv", "md"])
+    tables += expand("results/tables/sde_vs_observed_{model}.{ext}", model=sde_models(), ext=["csv", "md"])
     return figures + tables

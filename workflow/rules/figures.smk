@@ -102,3 +102,23 @@ rule plot_training_curves:
         "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/plot_training_curves.py"
+
+
+rule plot_sde_levels:
+    input:
+        run=run_file,
+        sde=sde_files,
+    output:
+        png=report(
+            "results/figures/sde_levels_{model}_seed{seed}.png",
+            caption="../report/sde_levels.rst",
+            category="SDE",
+            labels={"figure": "SDE levels", "model": "{model}", "seed": "{seed}"},
+        ),
+        pdf="results/figures/sde_levels_{model}_seed{seed}.pdf",
+    log:
+        "results/logs/plot_sde_levels/{model}_seed{seed}.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
+    script:
+        "../../scripts/plot_sde_levels.py"

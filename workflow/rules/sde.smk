@@ -6,11 +6,11 @@ rule simulate_sde:
     input:
         run_file,
     output:
-        "results/sde/{model}/seed{seed}/{matrix}/matrix_ou.nc",
+        "results/sde/{model}/seed{seed}/{matrix}/{level}.nc",
     params:
-        sde=config["sde"],
+        sde=sde_params,
     log:
-        "results/logs/simulate_sde/{model}_seed{seed}_{matrix}.log",
+        "results/logs/simulate_sde/{model}_seed{seed}_{matrix}_{level}.log",
     threads: 1
     conda:
         "../../envs/sgdspectra.yaml"

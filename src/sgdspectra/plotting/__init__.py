@@ -6,6 +6,7 @@ Each figure function draws, computes nothing beyond binning, and returns the
 
 from sgdspectra.plotting.esd import plot_esd_evolution
 from sgdspectra.plotting.fits import plot_stationary_fits
+from sgdspectra.plotting.levels import plot_sde_levels
 from sgdspectra.plotting.sde import plot_sde_vs_observed
 from sgdspectra.plotting.style import STYLE, figure_style, save_figure
 from sgdspectra.plotting.trajectories import plot_sv_trajectories
@@ -15,6 +16,7 @@ __all__ = [
     "STYLE",
     "figure_style",
     "plot_esd_evolution",
+    "plot_sde_levels",
     "plot_sde_vs_observed",
     "plot_stationary_fits",
     "plot_sv_trajectories",
