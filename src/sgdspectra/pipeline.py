@@ -80,6 +80,7 @@ def fit_laws(run_path: str | Path, output: str | Path, min_tail: int = 10, min_v
 
 # ----------------------------------------------------------------------------------- SDE
 from .sde_runs import compare_sde, sde_by_level, sde_time, simulate_sde  # noqa: E402  (re-exported rule entry points)
+from .stationary_check import simulate_check  # noqa: E402
 
 
 # ----------------------------------------------------------------------------------- tables
@@ -100,6 +101,26 @@ def make_table_sde(comparison_paths: Sequence[str | Path], csv: str | Path, md: 
     table = pd.concat([pd.read_csv(p) for p in comparison_paths], ignore_index=True)
     write_table(table, csv, md, title="Matrix-level SDE vs observed spectrum at the last simulated snapshot")
     return table
+
+
+def make_table_sde_check(check_paths: Sequence[str | Path], csv: str | Path, md: str | Path) -> pd.DataFrame:
+    """Rule ``make_table_sde_check``: KS of each simulated stationary sample against each law."""
+    from .stationary_check import load_check, stationary_check_table
+    from .tables import write_table
+
+    table = stationary_check_table(load_check(check_paths))
+    write_table(table, csv, md, title="Stationary laws of the SDE, simulated at both levels from W(0) = 0")
+    return table
+
+
+def plot_stationary_check(check_paths: Sequence[str | Path], table_csv: str | Path, png: str | Path,
+                          pdf: str | Path) -> None:
+    """Rule ``plot_sde_stationary_check``: both levels against the exact laws and Eq. 13."""
+    from . import plotting
+    from .stationary_check import load_check
+
+    fig = plotting.plot_stationary_check(load_check(check_paths), pd.read_csv(table_csv))
+    plotting.save_figure(fig, png, pdf)
 
 
 # ----------------------------------------------------------------------------------- figures

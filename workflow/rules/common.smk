@@ -26,6 +26,7 @@ wildcard_constraints:
     matrix=r"[A-Za-z0-9_.\-]+",
     figure="|".join(FIGURES),
     level="matrix_ou|eigen",
+    case="wishart|vector",
 
 
 def model_config(wildcards):
@@ -98,6 +99,16 @@ def sde_models():
     return [m for m in MODELS if sde_matrices(m)]
 
 
+def sde_check_params(wildcards):
+    """Settings of the stationary check that the simulation uses (not the on/off switch)."""
+    return {k: v for k, v in config["sde_check"].items() if k != "enabled"}
+
+
+def sde_check_files():
+    """Stationary-check simulations: both cases at both levels."""
+    return expand("results/sde/check/{case}/{level}.nc", case=["wishart", "vector"], level=["matrix_ou", "eigen"])
+
+
 def all_targets():
     """Every figure (PNG and PDF) of every run, and every table of every model."""
     figures = [
@@ -106,4 +117,8 @@ def all_targets():
     ]
     tables = expand("results/tables/fits_{model}.{ext}", model=MODELS, ext=["csv", "md"])
     tables += expand("results/tables/sde_vs_observed_{model}.{ext}", model=sde_models(), ext=["csv", "md"])
-    return figures + tables
+    check = []
+    if config["sde_check"]["enabled"]:
+        check = expand("results/figures/sde_stationary_check.{ext}", ext=["png", "pdf"])
+        check += expand("results/tables/sde_stationary_check.{ext}", ext=["csv", "md"])
+    return figures + tables + check

@@ -122,3 +122,23 @@ rule plot_sde_levels:
         "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/plot_sde_levels.py"
+
+
+rule plot_sde_stationary_check:
+    input:
+        sims=sde_check_files(),
+        table="results/tables/sde_stationary_check.csv",
+    output:
+        png=report(
+            "results/figures/sde_stationary_check.png",
+            caption="../report/sde_stationary_check.rst",
+            category="SDE",
+            labels={"figure": "SDE stationary laws"},
+        ),
+        pdf="results/figures/sde_stationary_check.pdf",
+    log:
+        "results/logs/plot_sde_stationary_check/all.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
+    script:
+        "../../scripts/plot_sde_stationary_check.py"

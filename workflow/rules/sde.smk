@@ -30,3 +30,16 @@ rule compare_sde:
         "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/compare_sde.py"
+
+
+rule simulate_sde_check:
+    output:
+        "results/sde/check/{case}/{level}.nc",
+    params:
+        check=sde_check_params,
+    log:
+        "results/logs/simulate_sde_check/{case}_{level}.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
+    script:
+        "../../scripts/simulate_sde_check.py"

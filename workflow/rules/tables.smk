@@ -27,3 +27,17 @@ rule make_table_sde:
         "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/make_table_sde.py"
+
+
+rule make_table_sde_check:
+    input:
+        sde_check_files(),
+    output:
+        csv="results/tables/sde_stationary_check.csv",
+        md="results/tables/sde_stationary_check.md",
+    log:
+        "results/logs/make_table_sde_check/all.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
+    script:
+        "../../scripts/make_table_sde_check.py"

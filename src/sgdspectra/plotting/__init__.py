@@ -4,6 +4,7 @@ Each figure function draws, computes nothing beyond binning, and returns the
 ``matplotlib.figure.Figure``; :func:`save_figure` writes it as PNG and PDF atomically.
 """
 
+from sgdspectra.plotting.check import plot_stationary_check
 from sgdspectra.plotting.esd import plot_esd_evolution
 from sgdspectra.plotting.fits import plot_stationary_fits
 from sgdspectra.plotting.levels import plot_sde_levels
@@ -17,6 +18,7 @@ __all__ = [
     "figure_style",
     "plot_esd_evolution",
     "plot_sde_levels",
+    "plot_stationary_check",
     "plot_sde_vs_observed",
     "plot_stationary_fits",
     "plot_sv_trajectories",

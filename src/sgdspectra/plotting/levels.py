@@ -43,14 +43,15 @@ def plot_sde_levels(ds: xr.Dataset, by_level: Mapping[str, Mapping[str, xr.Datas
                 ax_top.axvline(np.nanmax(obs), color="C0", lw=1.8, label="observed λ_max")
             info = levels[levels.matrix == matrix]
             shape = matrix_title(matrix, int(ds.n_rows.sel(matrix=matrix)), int(ds.n_cols.sel(matrix=matrix)))
-            ax_bulk.set_title(f"{shape}, step {step}: all λ")
+            ax_bulk.set_title(f"{shape}, step {step}")
             ax_bulk.set_xscale("log")
             ax_bulk.set_xlabel("λ = σ²")
             ax_bulk.set_ylabel("ECDF")
             if not info.empty:
                 r = info.iloc[0]
-                ax_top.set_title(f"λ_max over {int(r.n_replicas)} replicas: KS = {r.ks_lam_max:.3f}, p = {r.p_lam_max:.2g}")
+                ax_top.set_title(f"λ_max, {int(r.n_replicas)} replicas: KS {r.ks_lam_max:.2f}, p {r.p_lam_max:.2g}")
             ax_top.set_xlabel("λ_max")
-            ax_bulk.legend(loc="lower right")
-            ax_top.legend(loc="lower right")
+            if row == 0:
+                ax_bulk.legend(loc="upper left")
+                ax_top.legend(loc="upper left")
     return fig
