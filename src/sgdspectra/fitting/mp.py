@@ -11,21 +11,24 @@ Variance estimate (``method``):
 - ``"median"``: ``variance = median(lam) / m_q`` with ``m_q`` the median of MP(1, q).
 
 Refinement (``refine=True``): the estimate is re-matched on the values below a Tracy–Widom-widened
-edge (``lam_plus`` plus 2.02 TW1 scale units, the 99 % point of TW1), treating them as the bulk
-sample (positions over the bulk only), iterated until the bulk stops changing. This removes the
-drag of spikes without chasing the finite-size fluctuations of the largest bulk eigenvalues.
+edge (the Johnstone threshold at level 1 %, see below), treating them as the bulk sample
+(positions over the bulk only), iterated until the bulk stops changing. This removes the drag of
+spikes without chasing the finite-size fluctuations of the largest bulk eigenvalues.
 Finite-size caveat: with ``k`` strong spikes among ``n`` values a residual bias of order
 ``-k / (3 n)`` remains (about -1 % for 2 spikes in 100, measured in the tests' setting).
 
 ``num_spikes`` counts the values above ``lam_plus`` (WeightWatcher's convention) or, with
-``tw_alpha``, above the edge plus the TW1 ``1 - tw_alpha`` quantile. ``ks`` is the KS distance of
+``tw_alpha``, above the Tracy–Widom threshold ``tw_threshold(variance, q, N, tw_alpha)``: with
+Johnstone's (2001) centring ``mu = (sqrt(M-1) + sqrt(N))**2`` and scaling
+``sigma = (sqrt(M-1) + sqrt(N)) (1/sqrt(M-1) + 1/sqrt(N))**(1/3)`` of the largest eigenvalue of
+``W^T W`` (unit entry variance), the threshold for ``lam = sigma**2 / M`` is
+``variance (mu + s_{tw_alpha} sigma) / M`` with ``s_a`` the TW1 upper-``a`` quantile
+(0.4501, 0.9793, 2.0234 at a = 0.10, 0.05, 0.01). The fitted variance replaces the true one, so
+the false-positive rate is close to, not exactly, ``tw_alpha``. ``N`` is the number of
+eigenvalues (zeros included) and ``M = N / q``. ``ks`` is the KS distance of
 *all* positive values (bulk and spikes) against the fitted MP cdf, so spikes raise it by at most
 ``num_spikes / n_values``. ``loglik``/``aic`` are NaN: MP has compact support, so any value outside
 it has likelihood 0 and the number would not be comparable with the other laws.
-
-TW scale for ``lam = sigma**2 / M`` (Johnstone 2001, large M, N):
-``variance * (1 + sqrt(q)) * (1/sqrt(M) + 1/sqrt(N))**(1/3) / sqrt(M)`` with ``N`` the number of
-eigenvalues (zeros included) and ``M = N / q``.
 """
 
 from __future__ import annotations
@@ -38,15 +41,14 @@ import numpy as np
 import numpy.typing as npt
 
 from sgdspectra.fitting.results import FitResult, failed_result, ks_statistic, split_values
+from sgdspectra.fitting.tracy_widom import TW1_QUANTILES, johnstone_centering, tw1_quantile
 from sgdspectra.laws import mp_cdf, mp_edges, mp_quantile
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TW1_QUANTILES", "MPFit", "fit_marchenko_pastur", "tw_scale"]
+__all__ = ["TW1_QUANTILES", "MPFit", "fit_marchenko_pastur", "tw_scale", "tw_threshold"]
 
 LAW = "marchenko_pastur"
-#: Upper quantiles of the Tracy–Widom (beta_dyson = 1) law, keyed by tail probability.
-TW1_QUANTILES: dict[float, float] = {0.10: 0.45, 0.05: 0.98, 0.01: 2.02}
 _REFINE_TAIL = 0.01
 _MAX_REFINE = 50
 _BAND = (0.1, 0.9)  # central band of plotting positions used by quantile matching
@@ -83,10 +85,19 @@ class MPFit(FitResult):
 
 
 def tw_scale(variance: float, q: float, n_eigenvalues: int) -> float:
-    """Tracy–Widom fluctuation scale of the largest ``lam = sigma**2 / M`` (see module doc)."""
+    """Johnstone's TW scale ``variance * sigma / M`` of the largest ``lam = sigma**2 / M``."""
     n = float(n_eigenvalues)
-    m = n / q
-    return variance * (1.0 + math.sqrt(q)) * (m**-0.5 + n**-0.5) ** (1.0 / 3.0) / math.sqrt(m)
+    return variance * johnstone_centering(n / q, n)[1] / (n / q)
+
+
+def tw_threshold(variance: float, q: float, n_eigenvalues: int, tw_alpha: float) -> float:
+    """Spike threshold ``variance (mu + s_a sigma) / M`` for ``lam = sigma**2 / M`` (module doc).
+
+    A pure-noise matrix has its largest eigenvalue above it with probability ``~ tw_alpha``.
+    """
+    n = float(n_eigenvalues)
+    mu, sigma = johnstone_centering(n / q, n)
+    return variance * (mu + tw1_quantile(tw_alpha) * sigma) / (n / q)
 
 
 def _not_ok(status: str, message: str, n_values: int, n_zeros: int) -> MPFit:
@@ -110,6 +121,7 @@ def fit_marchenko_pastur(
     tw_alpha: float | None = None,
     refine: bool = True,
     method: str = "quantiles",
+    n_eigenvalues: int | None = None,
 ) -> MPFit:
     """Fit MP(variance, q) to ``lam = sigma**2 / M`` (q = N / M fixed by the shape).
 
@@ -118,18 +130,20 @@ def fit_marchenko_pastur(
     lam : eigenvalues of ``W^T W / M``; values <= 0 are dropped with a counted warning.
     q : aspect ratio ``N / M`` in (0, 1].
     min_values : fewer positive values than this gives status ``too_few_values``.
-    tw_alpha : if given (one of the keys of :data:`TW1_QUANTILES`), spikes are the values above
-        ``lambda_plus + TW1_{1 - tw_alpha} * tw_scale``; otherwise above ``lambda_plus``.
+    tw_alpha : if given (a tail level in (1e-6, 0.9), e.g. one of :data:`TW1_QUANTILES`), spikes
+        are the values above :func:`tw_threshold`; otherwise above ``lambda_plus``.
     refine : re-match on the values below the TW-widened edge (see module doc).
     method : ``"quantiles"`` (central-band quantile matching) or ``"median"`` (see module doc).
+    n_eigenvalues : number N of eigenvalues for the Tracy–Widom scale when zeros were removed
+        by the caller (default: positive values plus the values <= 0 dropped here).
     """
     if method not in ("quantiles", "median"):
         raise ValueError(f"method must be 'quantiles' or 'median', got {method!r}")
     q = float(q)
     if not 0.0 < q <= 1.0:
         raise ValueError(f"q = N/M must lie in (0, 1], got {q!r}")
-    if tw_alpha is not None and tw_alpha not in TW1_QUANTILES:
-        raise ValueError(f"tw_alpha must be one of {sorted(TW1_QUANTILES)}, got {tw_alpha!r}")
+    if tw_alpha is not None and not 1e-6 < tw_alpha < 0.9:
+        raise ValueError(f"tw_alpha must lie in (1e-6, 0.9), got {tw_alpha!r}")
     x, n_bad, n_zeros, msg = split_values(lam, LAW)
     if n_bad:
         return _not_ok("nonfinite", msg, x.size, n_zeros)
@@ -138,21 +152,19 @@ def fit_marchenko_pastur(
             "too_few_values", f"{x.size} positive value(s) < min_values={min_values}",
             x.size, n_zeros,
         )  # fmt: skip
-    n_eig = x.size + n_zeros
+    n_eig = x.size + n_zeros if n_eigenvalues is None else int(n_eigenvalues)
     x = np.sort(x)
     variance = _match_variance(x, q, method)
     n_bulk = x.size
     for _ in range(_MAX_REFINE if refine else 0):
-        edge = mp_edges(variance, q)[1] + TW1_QUANTILES[_REFINE_TAIL] * tw_scale(variance, q, n_eig)
+        edge = tw_threshold(variance, q, n_eig, _REFINE_TAIL)
         n_new = int(np.searchsorted(x, edge, side="right"))  # values <= edge
         if n_new == n_bulk or n_new < min_values:
             break
         n_bulk = n_new
         variance = _match_variance(x[:n_bulk], q, method)
     lo, hi = mp_edges(variance, q)
-    threshold = hi
-    if tw_alpha is not None:
-        threshold += TW1_QUANTILES[tw_alpha] * tw_scale(variance, q, n_eig)
+    threshold = hi if tw_alpha is None else tw_threshold(variance, q, n_eig, tw_alpha)
     num_spikes = int(np.count_nonzero(x > threshold))
     ks = ks_statistic(x, lambda v: mp_cdf(v, variance, q))
     logger.debug("MP fit: variance=%.6g q=%.4g spikes=%d ks=%.4g", variance, q, num_spikes, ks)

@@ -15,6 +15,11 @@ value ``u_l`` it is evaluated just before (``#{u_j <= x < u_l} / K_j``) and at
 (``#{u_j <= x <= u_l} / K_j``) the jump. Every operation is safe under
 ``numpy.errstate(all="raise")``.
 
+KS convention (``ks``): ``"sup"`` (default) is the exact supremum, over both sides of every jump
+of the empirical cdf. ``"left"`` evaluates the empirical cdf only just before each jump
+(``#{u_j <= x < u_l} / K_j``), the convention of CSN's reference code ``plfit.m`` and of the
+``powerlaw`` package; its D is smaller by at most ``1 / K_j``, so the chosen xmin can differ.
+
 ``loglik``/``aic`` of the result refer to the tail only (``n_params = 2``: alpha and xmin) and are
 therefore not comparable with the whole-spectrum likelihoods of the other laws.
 """
@@ -98,6 +103,11 @@ def _check_min_tail(min_tail: int) -> int:
     return int(min_tail)
 
 
+def _check_ks(ks: str) -> None:
+    if ks not in ("sup", "left"):
+        raise ValueError(f"ks must be 'sup' or 'left', got {ks!r}")
+
+
 def _ok_result(
     alpha: float, xmin: float, n_tail: int, d: float, s: float,
     n_values: int, n_zeros: int, message: str, **curves: npt.NDArray,
@@ -134,14 +144,15 @@ def _log_gaps(u: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 def _ks_scan(
     log_u: npt.NDArray[np.float64], n_gt: npt.NDArray[np.float64], n_ge: npt.NDArray[np.float64],
-    rows: npt.NDArray[np.intp], alpha: npt.NDArray[np.float64],
+    rows: npt.NDArray[np.intp], alpha: npt.NDArray[np.float64], left_only: bool = False,
 ) -> npt.NDArray[np.float64]:  # fmt: skip
     """KS distance for each candidate index in ``rows`` (ascending), in bounded 2-D chunks.
 
     With ``K = n_ge[j]`` and the fitted survival ``E_l = (u_l / u_j)**(1 - alpha_j)``, the
     deviations at and just before ``u_l`` are ``E_l - n_gt[l] / K`` and ``n_ge[l] / K - E_l``
     (``n_gt``/``n_ge``: counts of values ``>`` / ``>=`` ``u_l``), so
-    ``D_j = max_{l >= j} max(K E_l - n_gt[l], n_ge[l] - K E_l) / K``.
+    ``D_j = max_{l >= j} max(K E_l - n_gt[l], n_ge[l] - K E_l) / K``; with ``left_only`` (the
+    ``"left"`` convention) ``D_j = max_{l >= j} |n_ge[l] - K E_l| / K``.
     """
     n_unique = log_u.size
     out = np.empty(rows.size, dtype=np.float64)
@@ -159,7 +170,10 @@ def _ks_scan(
         np.exp(block, out=block)  # K * E_l
         above = block - n_gt[None, j0:]
         np.subtract(n_ge[None, j0:], block, out=block)
-        np.maximum(block, above, out=block)
+        if left_only:
+            np.abs(block, out=block)
+        else:
+            np.maximum(block, above, out=block)
         tri = int(jj[-1]) - j0 + 1  # columns left of some row's xmin lie in this leading block
         block[:, :tri][np.arange(j0, j0 + tri)[None, :] < jj[:, None]] = 0.0
         out[start:stop] = block.max(axis=1) / k
@@ -171,6 +185,7 @@ def fit_power_law(
     values: npt.ArrayLike,
     min_tail: int = 10,
     xmin_range: tuple[float, float] | None = None,
+    ks: str = "sup",
 ) -> PowerLawFit:
     """Fit a continuous power-law tail by the CSN method (vectorised xmin scan).
 
@@ -180,6 +195,8 @@ def fit_power_law(
         fit (never used as xmin), counted in ``n_zeros`` and reported with a warning.
     min_tail : smallest admissible tail size (>= 2); candidates leaving fewer values are skipped.
     xmin_range : optional inclusive ``(low, high)`` bounds on the candidate xmin.
+    ks : ``"sup"`` (exact KS supremum) or ``"left"`` (CSN ``plfit.m`` / ``powerlaw`` package
+        convention; see the module docstring).
 
     Returns
     -------
@@ -188,6 +205,7 @@ def fit_power_law(
         ``degenerate`` (every admissible tail is a single tied value) or ``ok``.
     """
     min_tail = _check_min_tail(min_tail)
+    _check_ks(ks)
     x, n_bad, n_zeros, msg = split_values(values, LAW)
     if n_bad:
         return _not_ok("nonfinite", msg, x.size, n_zeros)
@@ -225,7 +243,7 @@ def fit_power_law(
     alpha_valid = 1.0 + k_tail[valid] / s[valid]
     n_ge = k_tail.astype(np.float64)
     log_u = np.append(0.0, np.cumsum(gaps))  # ln(u / u_0), accurate also for clustered values
-    d_valid = _ks_scan(log_u, n_ge - counts, n_ge, valid, alpha_valid)
+    d_valid = _ks_scan(log_u, n_ge - counts, n_ge, valid, alpha_valid, left_only=ks == "left")
     is_valid = s[cand] > 0
     alpha_curve[is_valid] = alpha_valid
     d_curve[is_valid] = d_valid
@@ -238,12 +256,15 @@ def fit_power_law(
     )  # fmt: skip
 
 
-def fit_power_law_reference(values: npt.ArrayLike, min_tail: int = 10) -> PowerLawFit:
+def fit_power_law_reference(
+    values: npt.ArrayLike, min_tail: int = 10, ks: str = "sup"
+) -> PowerLawFit:
     """Exhaustive one-candidate-at-a-time CSN fit (slow, obviously correct; for tests).
 
     Same conventions and statuses as :func:`fit_power_law` (without the scan curves).
     """
     min_tail = _check_min_tail(min_tail)
+    _check_ks(ks)
     x, n_bad, n_zeros, msg = split_values(values, LAW)
     if n_bad:
         return _not_ok("nonfinite", msg, x.size, n_zeros)
@@ -263,7 +284,8 @@ def fit_power_law_reference(values: npt.ArrayLike, min_tail: int = 10) -> PowerL
         at = np.cumsum(counts) / tail.size
         before = (np.cumsum(counts) - counts) / tail.size
         model = power_law_cdf(uniq, alpha, xmin)
-        d = float(max(np.max(np.abs(at - model)), np.max(np.abs(before - model))))
+        d_before = float(np.max(np.abs(before - model)))
+        d = d_before if ks == "left" else max(float(np.max(np.abs(at - model))), d_before)
         if best is None or d < best[0]:
             best = (d, alpha, float(xmin), tail.size, s)
     if n_admissible == 0:

@@ -1,4 +1,4 @@
-"""Probability laws of squared singular values, as plain vectorised functions.
+"""Closed-form densities of squared singular values, as plain vectorised functions.
 
 All functions take and return float64 numpy arrays (scalars broadcast) and never mutate their
 inputs. Conventions follow ``docs/data-format.md``:
