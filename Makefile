@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.sgdspectra-installed
+TSTAMP := $(VENV)/.sgdspectra-test-installed
 CORES  ?= all
 
 .PHONY: run test report lock clean help
@@ -19,10 +20,14 @@ $(STAMP): envs/requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+$(TSTAMP): $(STAMP) envs/test-extra.txt
+	$(BIN)/python -m pip install --quiet -r envs/test-extra.txt
+	touch $(TSTAMP)
+
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --configfile config.yaml
 
-test: $(STAMP)
+test: $(TSTAMP)
 	$(BIN)/python -m pytest
 
 lock: $(STAMP)

@@ -53,16 +53,31 @@ def _load_digits() -> tuple[np.ndarray, np.ndarray, int]:
 
     bunch = load_digits()
     # Pixel intensities are 0..16; scale to [0, 1] then standardise with global statistics.
-    x = bunch.data.astype(np.float64) / 16.0
-    x = (x - x.mean()) / x.std()
-    return x.astype(np.float32), bunch.target.astype(np.int64), 10
+    return _standardise(bunch.data.astype(np.float64) / 16.0), bunch.target.astype(np.int64), 10
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    return ((x - x.mean()) / x.std()).astype(np.float32)
+
+
+def load_mnist_dataset(cfg: DataConfig) -> ArrayDataset:
+    """MNIST from ``cfg.dir`` (downloaded and checksummed if missing): the official 60,000/10,000
+    split, the test set serving as validation; pixels scaled to [0, 1], then standardised."""
+    from .mnist import load_mnist
+
+    x_tr, y_tr, x_te, y_te = load_mnist(cfg.dir)
+    scale = lambda a: a.reshape(len(a), -1).astype(np.float64) / 255.0  # noqa: E731
+    x_all = _standardise(np.concatenate([scale(x_tr), scale(x_te)]))
+    return ArrayDataset("mnist", x_all[: len(y_tr)], y_tr.astype(np.int64), x_all[len(y_tr):], y_te.astype(np.int64), 10)
 
 
 def load_dataset(cfg: DataConfig) -> ArrayDataset:
-    """Load the data set named in ``cfg`` and split it deterministically."""
+    """Load the image data set named in ``cfg`` and split it deterministically."""
+    if cfg.name == "mnist":
+        return load_mnist_dataset(cfg)
     loaders = {"digits": _load_digits}
     if cfg.name not in loaders:
-        raise ValueError(f"unknown data set {cfg.name!r}; available: {', '.join(sorted(loaders))}")
+        raise ValueError(f"unknown image data set {cfg.name!r}; available: digits, mnist")
     x, y, n_classes = loaders[cfg.name]()
     tr, va = train_val_split(len(y), y, cfg.val_fraction, cfg.split_seed)
     log.info("data set %s: %d train, %d validation examples", cfg.name, tr.size, va.size)

@@ -55,6 +55,23 @@ def train_model(model_name: str, model_spec: Mapping[str, Any], seed: int, outpu
     train_and_record(ModelConfig.from_dict(model_name, model_spec), int(seed), output)
 
 
+def download_data(dataset: str, data_dir: str | Path, marker: str | Path) -> None:
+    """Rule ``download_data``: fetch and checksum a data set into ``data_dir`` (clear error offline),
+    then write ``marker`` so that training jobs depend on a verified download."""
+    if dataset == "mnist":
+        from .mnist import load_mnist
+
+        load_mnist(data_dir, download=True)
+    elif dataset == "tiny_shakespeare":
+        from .text import load_corpus
+
+        load_corpus("tiny_shakespeare", data_dir=data_dir)
+    else:
+        raise ValueError(f"{dataset!r} is not a downloadable data set (mnist, tiny_shakespeare)")
+    with atomic_path(marker) as tmp:
+        tmp.write_text(f"{dataset}: all files present with their pinned SHA-256\n")
+
+
 # ----------------------------------------------------------------------------------- fits
 def fit_laws(run_path: str | Path, output: str | Path, min_tail: int = 10, min_values: int = 10) -> pd.DataFrame:
     """Rule ``fit_laws``: fit every law to every matrix at every snapshot; one tidy CSV."""
@@ -151,6 +168,10 @@ def plot_figure(
         fig = plotting.plot_sde_levels(ds, by_level, compare_levels(by_level))
     elif figure == "training_curves":
         fig = plotting.plot_training_curves(ds)
+    elif figure == "alpha_spikes":
+        fig = plotting.plot_alpha_spikes(pd.read_csv(fits_path))
+    elif figure == "evolution":
+        fig = plotting.plot_kind_evolution(ds, **options)
     else:
         raise ValueError(f"unknown figure {figure!r}")
     plotting.save_figure(fig, png, pdf)

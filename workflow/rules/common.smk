@@ -1,6 +1,7 @@
 # Shared helpers: config validation (before any job runs), wildcard constraints, named input
 # functions and the list of final targets.
 import os
+import re
 import sys
 from fnmatch import fnmatch
 
@@ -26,7 +27,10 @@ wildcard_constraints:
     matrix=r"[A-Za-z0-9_.\-]+",
     figure="|".join(FIGURES),
     level="matrix_ou|eigen",
+    dataset="mnist|tiny_shakespeare",
+    datadir="|".join(sorted({re.escape(m["data"]["dir"]) for m in config["models"].values()})),
     case="wishart|vector",
+    kind=r"[a-z_]+",
 
 
 def model_config(wildcards):
@@ -38,6 +42,15 @@ def model_matrices(model):
     """Names of the analysed weight matrices of a model, known before training (CASES 26)."""
     spec = config["models"][model]
     return [name for name, _ in matrix_layout(spec)]
+
+
+DOWNLOADED = ("mnist", "tiny_shakespeare")
+
+
+def data_inputs(wildcards):
+    """The verified-download marker a model's training needs (nothing for bundled data)."""
+    data = config["models"][wildcards.model]["data"]
+    return [f"{data['dir']}/{data['name']}.verified"] if data["name"] in DOWNLOADED else []
 
 
 def run_file(wildcards):
@@ -77,8 +90,17 @@ def fit_files_of_model(wildcards):
     return expand("results/fits/{model}/seed{seed}.csv", model=wildcards.model, seed=SEEDS)
 
 
+SDE_SEEDS = SEEDS if config["sde"]["all_seeds"] else SEEDS[:1]
+FIGURE_SEEDS = SEEDS if config["figures"]["all_seeds"] else SEEDS[:1]
+
+
 def sde_comparisons_of_model(wildcards):
-    return expand("results/sde/{model}/seed{seed}/comparison.csv", model=wildcards.model, seed=SEEDS)
+    return expand("results/sde/{model}/seed{seed}/comparison.csv", model=wildcards.model, seed=SDE_SEEDS)
+
+
+def model_kinds(model):
+    """Distinct matrix kinds of a model, in first-appearance order."""
+    return list(dict.fromkeys(kind for _, kind in matrix_layout(config["models"][model])))
 
 
 SDE_FIGURES = ("sde_vs_observed", "sde_levels")
@@ -86,7 +108,8 @@ SDE_FIGURES = ("sde_vs_observed", "sde_levels")
 
 def run_figures(model):
     """Figures drawn for each run of a model (SDE figures only where matrices are simulated)."""
-    names = [f for f in FIGURES if f not in SDE_FIGURES]
+    names = [f for f in FIGURES if f not in SDE_FIGURES] + ["alpha_spikes"]
+    names += [f"evolution_{kind}" for kind in model_kinds(model)]
     if sde_matrices(model):
         if "matrix_ou" in config["sde"]["levels"]:
             names.append("sde_vs_observed")
@@ -111,10 +134,11 @@ def sde_check_files():
 
 def all_targets():
     """Every figure (PNG and PDF) of every run, and every table of every model."""
-    figures = [
-        f"results/figures/{figure}_{model}_seed{seed}.{ext}"
-        for model in MODELS for figure in run_figures(model) for seed in SEEDS for ext in ("png", "pdf")
-    ]
+    figures = []
+    for model in MODELS:
+        for figure in run_figures(model):
+            seeds = SDE_SEEDS if figure in SDE_FIGURES else FIGURE_SEEDS
+            figures += [f"results/figures/{figure}_{model}_seed{seed}.{ext}" for seed in seeds for ext in ("png", "pdf")]
     tables = expand("results/tables/fits_{model}.{ext}", model=MODELS, ext=["csv", "md"])
     tables += expand("results/tables/sde_vs_observed_{model}.{ext}", model=sde_models(), ext=["csv", "md"])
     check = []

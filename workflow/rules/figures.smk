@@ -142,3 +142,45 @@ rule plot_sde_stationary_check:
         "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/plot_sde_stationary_check.py"
+
+
+rule plot_kind_evolution:
+    input:
+        run_file,
+    output:
+        png=report(
+            "results/figures/evolution_{kind}_{model}_seed{seed}.png",
+            caption="../report/kind_evolution.rst",
+            category="spectra",
+            labels={"figure": "evolution grid", "kind": "{kind}", "model": "{model}", "seed": "{seed}"},
+        ),
+        pdf="results/figures/evolution_{kind}_{model}_seed{seed}.pdf",
+    params:
+        n_snapshots=config["figures"]["n_grid_snapshots"],
+        tw_level=config["figures"]["tw_level"],
+    log:
+        "results/logs/plot_kind_evolution/{kind}_{model}_seed{seed}.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
+    script:
+        "../../scripts/plot_kind_evolution.py"
+
+
+rule plot_alpha_spikes:
+    input:
+        run=run_file,
+        fits=fit_file,
+    output:
+        png=report(
+            "results/figures/alpha_spikes_{model}_seed{seed}.png",
+            caption="../report/alpha_spikes.rst",
+            category="fits",
+            labels={"figure": "alpha and spikes", "model": "{model}", "seed": "{seed}"},
+        ),
+        pdf="results/figures/alpha_spikes_{model}_seed{seed}.pdf",
+    log:
+        "results/logs/plot_alpha_spikes/{model}_seed{seed}.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
+    script:
+        "../../scripts/plot_alpha_spikes.py"

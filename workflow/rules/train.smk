@@ -2,6 +2,8 @@
 
 
 rule train_model:
+    input:
+        data_inputs,
     output:
         "results/runs/{model}/seed{seed}/spectra.nc",
     params:

@@ -7,6 +7,7 @@ Each figure function draws, computes nothing beyond binning, and returns the
 from sgdspectra.plotting.check import plot_stationary_check
 from sgdspectra.plotting.esd import plot_esd_evolution
 from sgdspectra.plotting.fits import plot_stationary_fits
+from sgdspectra.plotting.kinds import plot_alpha_spikes, plot_kind_evolution
 from sgdspectra.plotting.levels import plot_sde_levels
 from sgdspectra.plotting.sde import plot_sde_vs_observed
 from sgdspectra.plotting.style import STYLE, figure_style, save_figure
@@ -15,6 +16,8 @@ from sgdspectra.plotting.training import plot_training_curves
 
 __all__ = [
     "STYLE",
+    "plot_alpha_spikes",
+    "plot_kind_evolution",
     "figure_style",
     "plot_esd_evolution",
     "plot_sde_levels",
