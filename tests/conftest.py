@@ -164,3 +164,31 @@ def fit_table(run_dataset: xr.Dataset) -> pd.DataFrame:
 def sde_datasets(run_dataset: xr.Dataset) -> dict[str, xr.Dataset]:
     """SDE outputs for two of the three matrices."""
     return {m: make_sde_dataset(run_dataset, m) for m in ("layers.0", "head")}
+
+
+def write_fake_mnist(folder, n_train: int = 64, n_test: int = 32, seed: int = 0) -> dict[str, str]:
+    """Write small valid MNIST-format gzip files into ``folder``; return their SHA-256 by name."""
+    import gzip
+    import hashlib
+    import struct
+    from pathlib import Path
+
+    from sgdspectra.mnist import MNIST_FILES
+
+    rng = np.random.default_rng(seed)
+    arrays = {
+        "train_images": rng.integers(0, 256, size=(n_train, 28, 28), dtype=np.uint8),
+        "train_labels": rng.integers(0, 10, size=n_train).astype(np.uint8),
+        "test_images": rng.integers(0, 256, size=(n_test, 28, 28), dtype=np.uint8),
+        "test_labels": rng.integers(0, 10, size=n_test).astype(np.uint8),
+    }
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    hashes = {}
+    for role, filename in MNIST_FILES.items():
+        a = arrays[role]
+        header = bytes([0, 0, 0x08, a.ndim]) + b"".join(struct.pack(">I", d) for d in a.shape)
+        data = gzip.compress(header + a.tobytes())
+        (folder / filename).write_bytes(data)
+        hashes[filename] = hashlib.sha256(data).hexdigest()
+    return hashes

@@ -120,3 +120,23 @@ def test_warmup_cosine_schedule_and_decay_groups():
     groups = param_groups(gpt(), cfg)
     assert all(p.ndim >= 2 for p in groups[0]["params"]) and all(p.ndim < 2 for p in groups[1]["params"])
     assert groups[1]["weight_decay"] == 0.0
+
+
+def test_gpt_learns_pydoc_text_and_every_matrix_is_in_the_run_file(tmp_path):
+    from sgdspectra.io import read_dataset
+    from sgdspectra.train import train_and_record
+
+    spec = {"architecture": "gpt", "data": {"name": "pydoc", "val_fraction": 0.1},
+            "transformer": {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 32},
+            "train": {"steps": 80, "batch_size": 16, "lr": 0.3, "momentum": 0.9, "grad_clip": 1.0, "eval_windows": 16},
+            "snapshots": {"log_points": 2, "log_until": 10, "every": 40}}
+    cfg = ModelConfig.from_dict("g", spec)
+    train_and_record(cfg, 0, tmp_path / "run.nc")
+    ds = read_dataset(tmp_path / "run.nc")
+    uniform = np.log(int(ds.attrs["vocab_size"]))
+    assert abs(ds.val_loss.values[0] - uniform) < 0.5  # a fresh model guesses about uniformly
+    assert ds.val_loss.values[-1] < uniform - 0.5      # and learns the character statistics
+    expected = [n for n, _ in matrix_layout(validate_config({"models": {"g": spec}})["models"]["g"])]
+    assert [str(m) for m in ds.matrix.values] == expected
+    assert set(map(str, ds.kind.values)) == {"embed", "pos_embed", "attn_q", "attn_k", "attn_v", "attn_o",
+                                             "mlp_in", "mlp_out"}
