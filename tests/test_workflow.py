@@ -61,7 +61,10 @@ def test_full_run_produces_every_product(finished_run):
             assert np.all(np.diff(sde.sigma.values, axis=-1) <= 0)
     comparison = pd.read_csv(res / "sde/tiny/seed0/comparison.csv")
     assert set(comparison.level) == {"matrix_ou", "eigen"}
-    for table in ("fits_tiny", "sde_vs_observed_tiny"):
+    for extra in ("alpha_spikes", "repulsion", "evolution_mlp_in", "evolution_mlp_out"):
+        assert (res / f"figures/{extra}_tiny_seed0.png").stat().st_size > 1000, extra
+    assert (res / "figures/sde_stationary_check.png").exists()
+    for table in ("fits_tiny", "sde_vs_observed_tiny", "verdict_tiny", "sde_stationary_check"):
         assert (res / f"tables/{table}.csv").stat().st_size > 0
         assert "|" in (res / f"tables/{table}.md").read_text()
     assert not list(res.rglob("*.tmp*")), "temporary files left behind"

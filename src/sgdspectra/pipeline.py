@@ -100,7 +100,37 @@ from .sde_runs import compare_sde, sde_by_level, sde_time, simulate_sde  # noqa:
 from .stationary_check import simulate_check  # noqa: E402
 
 
+def fit_law_comparison(run_path: str | Path, output: str | Path, late_snapshots: int = 1) -> pd.DataFrame:
+    """Rule ``fit_law_comparison``: every candidate law at the run's late snapshots."""
+    from .analysis import compare_laws_run
+
+    df = compare_laws_run(run_path, late_snapshots)
+    write_csv(df, output)
+    return df
+
+
+def measure_repulsion(run_path: str | Path, output: str | Path, n_boot: int = 200) -> pd.DataFrame:
+    """Rule ``measure_repulsion``: spacing ratio ⟨r⟩ per snapshot and matrix."""
+    from .analysis import repulsion_run
+
+    df = repulsion_run(run_path, n_boot=n_boot)
+    write_csv(df, output)
+    return df
+
+
 # ----------------------------------------------------------------------------------- tables
+def make_table_verdict(law_paths: Sequence[str | Path], csv: str | Path, md: str | Path) -> pd.DataFrame:
+    """Rule ``make_table_verdict``: which law describes each matrix at the late snapshots."""
+    from .analysis import verdict_from_files
+
+    table, summary = verdict_from_files(law_paths)
+    with atomic_path(md, suffix=".tmp.md") as tmp:
+        from .tables import to_markdown
+
+        tmp.write_text(summary + "\n" + to_markdown(table, "Per matrix (aggregated over seeds)"))
+    write_csv(table, csv)
+    return table
+
 def make_table_fits(fit_paths: Sequence[str | Path], csv: str | Path, md: str | Path) -> pd.DataFrame:
     """Rule ``make_table_fits``: per-matrix fit summary at the final step, over seeds."""
     from .tables import summarize_fits, write_table
@@ -170,6 +200,8 @@ def plot_figure(
         fig = plotting.plot_training_curves(ds)
     elif figure == "alpha_spikes":
         fig = plotting.plot_alpha_spikes(pd.read_csv(fits_path))
+    elif figure == "repulsion":
+        fig = plotting.plot_repulsion(pd.read_csv(options["repulsion_path"]))
     elif figure == "evolution":
         fig = plotting.plot_kind_evolution(ds, **options)
     else:

@@ -76,6 +76,11 @@ def sde_files(wildcards):
     )
 
 
+def fit_params(wildcards):
+    """The fit settings fit_laws uses."""
+    return {k: config["fits"][k] for k in ("min_tail", "min_values")}
+
+
 def sde_params(wildcards):
     """The SDE settings one simulate_sde job uses (not the level list or the matrix patterns)."""
     keys = ("s", "gamma", "n_replicas", "n_times", "seed") + (("eigen_steps",) if wildcards.level == "eigen" else ())
@@ -98,6 +103,10 @@ def sde_comparisons_of_model(wildcards):
     return expand("results/sde/{model}/seed{seed}/comparison.csv", model=wildcards.model, seed=SDE_SEEDS)
 
 
+def law_files_of_model(wildcards):
+    return expand("results/fits/{model}/seed{seed}_laws.csv", model=wildcards.model, seed=SEEDS)
+
+
 def model_kinds(model):
     """Distinct matrix kinds of a model, in first-appearance order."""
     return list(dict.fromkeys(kind for _, kind in matrix_layout(config["models"][model])))
@@ -108,7 +117,7 @@ SDE_FIGURES = ("sde_vs_observed", "sde_levels")
 
 def run_figures(model):
     """Figures drawn for each run of a model (SDE figures only where matrices are simulated)."""
-    names = [f for f in FIGURES if f not in SDE_FIGURES] + ["alpha_spikes"]
+    names = [f for f in FIGURES if f not in SDE_FIGURES] + ["alpha_spikes", "repulsion"]
     names += [f"evolution_{kind}" for kind in model_kinds(model)]
     if sde_matrices(model):
         if "matrix_ou" in config["sde"]["levels"]:
@@ -139,7 +148,7 @@ def all_targets():
         for figure in run_figures(model):
             seeds = SDE_SEEDS if figure in SDE_FIGURES else FIGURE_SEEDS
             figures += [f"results/figures/{figure}_{model}_seed{seed}.{ext}" for seed in seeds for ext in ("png", "pdf")]
-    tables = expand("results/tables/fits_{model}.{ext}", model=MODELS, ext=["csv", "md"])
+    tables = expand("results/tables/{table}_{model}.{ext}", table=["fits", "verdict"], model=MODELS, ext=["csv", "md"])
     tables += expand("results/tables/sde_vs_observed_{model}.{ext}", model=sde_models(), ext=["csv", "md"])
     check = []
     if config["sde_check"]["enabled"]:

@@ -184,3 +184,23 @@ rule plot_alpha_spikes:
         "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/plot_alpha_spikes.py"
+
+
+rule plot_repulsion:
+    input:
+        run=run_file,
+        repulsion="results/fits/{model}/seed{seed}_repulsion.csv",
+    output:
+        png=report(
+            "results/figures/repulsion_{model}_seed{seed}.png",
+            caption="../report/repulsion.rst",
+            category="fits",
+            labels={"figure": "repulsion", "model": "{model}", "seed": "{seed}"},
+        ),
+        pdf="results/figures/repulsion_{model}_seed{seed}.pdf",
+    log:
+        "results/logs/plot_repulsion/{model}_seed{seed}.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
+    script:
+        "../../scripts/plot_repulsion.py"

@@ -41,3 +41,17 @@ rule make_table_sde_check:
         "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/make_table_sde_check.py"
+
+
+rule make_table_verdict:
+    input:
+        law_files_of_model,
+    output:
+        csv="results/tables/verdict_{model}.csv",
+        md="results/tables/verdict_{model}.md",
+    log:
+        "results/logs/make_table_verdict/{model}.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
+    script:
+        "../../scripts/make_table_verdict.py"

@@ -9,6 +9,7 @@ from sgdspectra.plotting.esd import plot_esd_evolution
 from sgdspectra.plotting.fits import plot_stationary_fits
 from sgdspectra.plotting.kinds import plot_alpha_spikes, plot_kind_evolution
 from sgdspectra.plotting.levels import plot_sde_levels
+from sgdspectra.plotting.repulsion import plot_repulsion
 from sgdspectra.plotting.sde import plot_sde_vs_observed
 from sgdspectra.plotting.style import STYLE, figure_style, save_figure
 from sgdspectra.plotting.trajectories import plot_sv_trajectories
@@ -20,6 +21,7 @@ __all__ = [
     "plot_kind_evolution",
     "figure_style",
     "plot_esd_evolution",
+    "plot_repulsion",
     "plot_sde_levels",
     "plot_stationary_check",
     "plot_sde_vs_observed",

@@ -108,6 +108,8 @@ def set_step_axis(ax: Axes, steps: np.ndarray, label: str = "SGD step") -> None:
     ax.xaxis.set_minor_locator(
         ticker.SymmetricalLogLocator(linthresh=linthresh, base=10.0, subs=np.arange(2.0, 10.0))
     )
+    if positive.size:  # steps are never negative: no empty negative half of the symlog axis
+        ax.set_xlim(-0.05 * linthresh, float(positive.max()) * 1.15)
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(_plain_number))
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel(label)
