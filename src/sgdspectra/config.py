@@ -208,6 +208,7 @@ class SnapshotConfig:
     log_points: int = 12
     log_until: int = 200
     every: int = 250
+    noise_batches: int = 4
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,43 @@ log = logging.getLogger(__name__)
 __all__ = ["SpectrumRecorder", "analysed_matrices"]
 
 
+def _grad_view(w: torch.Tensor) -> torch.Tensor | None:
+    """The gradient entries of an analysed matrix (a parameter or a view of one, e.g. W_Q)."""
+    base = w._base if w._base is not None else w
+    if base.grad is None:
+        return None
+    if w._base is None:
+        return base.grad
+    return base.grad.as_strided(w.size(), w.stride(), w.storage_offset())
+
+
+def gradient_noise(trainer: Trainer, n_batches: int, seed: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Per analysed matrix: D = (variance across ``n_batches`` probe minibatches of the gradient) / 2,
+    averaged over entries, and the norm of the mean gradient. Since a minibatch gradient has
+    per-entry variance σ_g²/B, D estimates σ_g²/(2B) (SCIENCE.md §2). The probe batches come from
+    their own generator and the gradients are cleared afterwards: training is not disturbed."""
+    if n_batches < 2:
+        return {}, {}
+    rng = np.random.default_rng(seed)
+    model = trainer.model
+    grads: dict[str, list[np.ndarray]] = {}
+    for _ in range(n_batches):
+        model.zero_grad(set_to_none=True)
+        x, y = trainer.task.probe_batch(rng)
+        trainer.task.loss(model, x, y).backward()
+        for name, _, w in analysed_matrices(model):
+            g = _grad_view(w)
+            if g is not None:
+                grads.setdefault(name, []).append(g.detach().double().cpu().numpy().copy())
+    model.zero_grad(set_to_none=True)
+    noise, norm = {}, {}
+    for name, gs in grads.items():
+        stack = np.stack(gs)  # (n_batches, m, n)
+        noise[name] = float(stack.var(axis=0, ddof=1).mean() / 2.0)
+        norm[name] = float(np.linalg.norm(stack.mean(axis=0)))
+    return noise, norm
+
+
 def analysed_matrices(model: nn.Module) -> list[tuple[str, str, torch.Tensor]]:
     """Every analysed matrix as (name, kind, 2-D tensor).
 
@@ -34,6 +71,8 @@ class SpectrumRecorder(Callback):
     """Records singular values of every 2-D weight, losses, accuracies and lr at given steps."""
 
     steps: np.ndarray
+    noise_batches: int = 0
+    noise_seed: int = 0
 
     def __post_init__(self) -> None:
         self._todo = set(int(s) for s in self.steps)
@@ -53,10 +92,11 @@ class SpectrumRecorder(Callback):
             sigma[name] = values
             sigma_norm[name] = normalized_singular_values(p, name=name, step=step)
             shapes[name] = tuple(p.shape)
+        noise_d, grad_norm = gradient_noise(trainer, self.noise_batches, self.noise_seed + step)
         self.rows.append(dict(
             step=step, lr=trainer.lr, train_loss=train_loss, val_loss=val_loss,
             train_accuracy=train_acc, val_accuracy=val_acc, sigma=sigma, sigma_norm=sigma_norm,
-            shapes=shapes,
+            shapes=shapes, noise_d=noise_d, grad_norm=grad_norm,
         ))
 
     def on_train_start(self, trainer: Trainer) -> None:
@@ -84,6 +124,9 @@ class SpectrumRecorder(Callback):
                 sigma[i, j, : v.size] = v
                 sigma_norm[i, j, : v.size] = row["sigma_norm"][name]
 
+        def per_matrix(key: str) -> np.ndarray:
+            return np.array([[row[key].get(n, np.nan) for n in names] for row in self.rows], dtype=np.float64)
+
         def per_step(key: str) -> np.ndarray:
             return np.array([row[key] for row in self.rows], dtype=np.float64)
 
@@ -98,6 +141,11 @@ class SpectrumRecorder(Callback):
                 train_accuracy=("step", per_step("train_accuracy"), {"long_name": "training accuracy", "units": "1"}),
                 val_accuracy=("step", per_step("val_accuracy"), {"long_name": "validation accuracy", "units": "1"}),
                 lr=("step", per_step("lr"), {"long_name": "learning rate", "units": "1"}),
+                noise_D=(("step", "matrix"), per_matrix("noise_d"), {
+                    "long_name": "gradient-noise intensity D = var over minibatches of the gradient / 2, mean over entries "
+                                 "(sigma_g^2 / (2B)); NaN when not measured", "units": "1"}),
+                grad_norm=(("step", "matrix"), per_matrix("grad_norm"), {
+                    "long_name": "Frobenius norm of the mean probe-minibatch gradient; NaN when not measured", "units": "1"}),
                 batch_loss=("iteration", np.asarray(self.batch_loss, dtype=np.float64), {
                     "long_name": "minibatch loss of each SGD step", "units": "nat"}),
             ),

@@ -32,6 +32,10 @@ class Task:
     def evaluate(self, model: nn.Module, split: str) -> tuple[float, float]:
         raise NotImplementedError
 
+    def probe_batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """A training minibatch drawn from ``rng`` (independent of the training order)."""
+        raise NotImplementedError
+
 
 @dataclass
 class ClassificationTask(Task):
@@ -65,6 +69,10 @@ class ClassificationTask(Task):
 
     def loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(model(x), y)
+
+    def probe_batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.as_tensor(rng.choice(self.n_train, self.batch_size, replace=False), device=self.device)
+        return self.x["train"][idx], self.y["train"][idx]
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, split: str) -> tuple[float, float]:
@@ -105,6 +113,10 @@ class LanguageModelTask(Task):
 
     def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
         starts = self._rng.integers(0, self.train_tokens.size - self.block_size - 1, self.batch_size)
+        return self._gather(self.train_tokens, starts)
+
+    def probe_batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        starts = rng.integers(0, self.train_tokens.size - self.block_size - 1, self.batch_size)
         return self._gather(self.train_tokens, starts)
 
     def loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -55,7 +55,7 @@ def train_and_record(cfg: ModelConfig, seed: int, output: str | Path | None = No
     device = resolve_device(cfg.train.device)
     task, model, facts = build_task_and_model(cfg, seed, device)
     steps = snapshot_steps(cfg.train.steps, cfg.snapshots.log_points, cfg.snapshots.log_until, cfg.snapshots.every)
-    recorder = SpectrumRecorder(steps)
+    recorder = SpectrumRecorder(steps, cfg.snapshots.noise_batches, noise_seed=derive_seeds(seed)[1] + 1)
     progress = ProgressLogger(cfg.train.steps, cfg.train.log_every_s, label=f"{cfg.name} seed {seed}")
     trainer = Trainer(model, task, cfg.train, device=device, callbacks=[recorder, progress])
     log.info("training %s (%s, seed %d) on %s for %d steps, %d snapshots; %s",
