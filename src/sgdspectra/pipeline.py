@@ -170,6 +170,32 @@ def plot_stationary_check(check_paths: Sequence[str | Path], table_csv: str | Pa
     plotting.save_figure(fig, png, pdf)
 
 
+def make_table_sweep(run_paths: Sequence[str | Path], fit_paths: Sequence[str | Path], csv: str | Path,
+                     slopes_csv: str | Path, slopes_md: str | Path) -> pd.DataFrame:
+    """Rule ``make_table_sweep``: per run and matrix η, B, D, ηD, fitted scale and α; log-log slopes."""
+    from .sweep import loglog_slope, sweep_table
+    from .tables import write_table
+
+    table = sweep_table(run_paths, fit_paths)
+    rows = []
+    for matrix, g in table.groupby("matrix", sort=True):
+        for x in ("eta_D", "eta_over_B"):
+            for y in ("mp_variance", "alpha"):
+                rows.append({"matrix": matrix, "x": x, "y": y, **loglog_slope(g[x].to_numpy(), g[y].to_numpy())})
+    slopes = pd.DataFrame(rows)
+    write_csv(table, csv)
+    write_table(slopes, slopes_csv, slopes_md, title="Log-log slopes over the sweep (theory: 1 for the variance vs ηD)")
+    return table
+
+
+def plot_temperature_sweep(table_csv: str | Path, slopes_csv: str | Path, png: str | Path, pdf: str | Path) -> None:
+    """Rule ``plot_temperature_sweep``."""
+    from . import plotting
+
+    fig = plotting.plot_temperature_sweep(pd.read_csv(table_csv), pd.read_csv(slopes_csv))
+    plotting.save_figure(fig, png, pdf)
+
+
 # ----------------------------------------------------------------------------------- figures
 def plot_figure(
     figure: str, run_path: str | Path, png: str | Path, pdf: str | Path, *,

@@ -103,6 +103,19 @@ def sde_comparisons_of_model(wildcards):
     return expand("results/sde/{model}/seed{seed}/comparison.csv", model=wildcards.model, seed=SDE_SEEDS)
 
 
+def sweep_models():
+    """Models of the temperature sweep (sweep.models patterns)."""
+    return [m for m in MODELS if any(fnmatch(m, p) for p in config["sweep"]["models"])]
+
+
+def sweep_run_files(wildcards):
+    return expand("results/runs/{model}/seed{seed}/spectra.nc", model=sweep_models(), seed=SEEDS)
+
+
+def sweep_fit_files(wildcards):
+    return expand("results/fits/{model}/seed{seed}.csv", model=sweep_models(), seed=SEEDS)
+
+
 def law_files_of_model(wildcards):
     return expand("results/fits/{model}/seed{seed}_laws.csv", model=wildcards.model, seed=SEEDS)
 
@@ -144,7 +157,7 @@ def sde_check_files():
 def all_targets():
     """Every figure (PNG and PDF) of every run, and every table of every model."""
     figures = []
-    for model in MODELS:
+    for model in MODELS if config["figures"]["per_run"] else []:
         for figure in run_figures(model):
             seeds = SDE_SEEDS if figure in SDE_FIGURES else FIGURE_SEEDS
             figures += [f"results/figures/{figure}_{model}_seed{seed}.{ext}" for seed in seeds for ext in ("png", "pdf")]
@@ -154,4 +167,7 @@ def all_targets():
     if config["sde_check"]["enabled"]:
         check = expand("results/figures/sde_stationary_check.{ext}", ext=["png", "pdf"])
         check += expand("results/tables/sde_stationary_check.{ext}", ext=["csv", "md"])
+    if config["sweep"]["enabled"]:
+        check += ["results/figures/temperature_sweep.png", "results/figures/temperature_sweep.pdf",
+                  "results/tables/temperature_sweep_slopes.md"]
     return figures + tables + check

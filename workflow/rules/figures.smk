@@ -204,3 +204,23 @@ rule plot_repulsion:
         "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/plot_repulsion.py"
+
+
+rule plot_temperature_sweep:
+    input:
+        table="results/tables/temperature_sweep.csv",
+        slopes="results/tables/temperature_sweep_slopes.csv",
+    output:
+        png=report(
+            "results/figures/temperature_sweep.png",
+            caption="../report/temperature_sweep.rst",
+            category="fits",
+            labels={"figure": "temperature sweep"},
+        ),
+        pdf="results/figures/temperature_sweep.pdf",
+    log:
+        "results/logs/plot_temperature_sweep/all.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
+    script:
+        "../../scripts/plot_temperature_sweep.py"

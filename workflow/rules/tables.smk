@@ -55,3 +55,19 @@ rule make_table_verdict:
         "../../envs/sgdspectra.yaml"
     script:
         "../../scripts/make_table_verdict.py"
+
+
+rule make_table_sweep:
+    input:
+        runs=sweep_run_files,
+        fits=sweep_fit_files,
+    output:
+        csv="results/tables/temperature_sweep.csv",
+        slopes_csv="results/tables/temperature_sweep_slopes.csv",
+        slopes_md="results/tables/temperature_sweep_slopes.md",
+    log:
+        "results/logs/make_table_sweep/all.log",
+    conda:
+        "../../envs/sgdspectra.yaml"
+    script:
+        "../../scripts/make_table_sweep.py"

@@ -12,6 +12,7 @@ from sgdspectra.plotting.levels import plot_sde_levels
 from sgdspectra.plotting.repulsion import plot_repulsion
 from sgdspectra.plotting.sde import plot_sde_vs_observed
 from sgdspectra.plotting.style import STYLE, figure_style, save_figure
+from sgdspectra.plotting.sweep import plot_temperature_sweep
 from sgdspectra.plotting.trajectories import plot_sv_trajectories
 from sgdspectra.plotting.training import plot_training_curves
 
@@ -27,6 +28,7 @@ __all__ = [
     "plot_sde_vs_observed",
     "plot_stationary_fits",
     "plot_sv_trajectories",
+    "plot_temperature_sweep",
     "plot_training_curves",
     "save_figure",
 ]
