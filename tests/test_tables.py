@@ -90,3 +90,18 @@ def test_write_table_csv_and_markdown(tmp_path: Path) -> None:
     assert "model" in header and "shape_mean" in header and "statuses" in header
     assert "—" in text and "nan" not in text.lower()
     assert sorted(p.name for p in (tmp_path / "t").iterdir()) == ["fits.csv", "fits.md"]
+
+
+def test_summary_has_seed_t_intervals():
+    import pandas as pd
+    from scipy import stats
+
+    from sgdspectra.tables import summarize_fits
+
+    fits = pd.DataFrame([
+        {"model": "m", "seed": s, "matrix": "w", "law": "power_law", "step": 10, "status": "ok", "alpha": a}
+        for s, a in ((0, 2.0), (1, 4.0), (2, 3.0))
+    ])
+    row = summarize_fits(fits).iloc[0]
+    half = stats.t.ppf(0.975, 2) * 1.0 / 3**0.5  # sd = 1 over three seeds
+    assert row.alpha_ci_low == pytest.approx(3.0 - half) and row.alpha_ci_high == pytest.approx(3.0 + half)

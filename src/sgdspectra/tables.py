@@ -13,6 +13,8 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
+
+from sgdspectra.fitting.uncertainty import seed_interval
 import pandas as pd
 
 from sgdspectra.io import atomic_path
@@ -35,6 +37,10 @@ def final_step_rows(fits: pd.DataFrame) -> pd.DataFrame:
     """Rows of ``fits`` at the final step of their run, a run being one (model, seed)."""
     final = fits.groupby(["model", "seed"])["step"].transform("max")
     return fits[fits["step"] == final]
+
+
+#: Parameters that get a seed-based confidence interval in the summary.
+CI_PARAMS = ("alpha", "variance", "shape", "rate")
 
 
 def _status_words(statuses: pd.Series) -> str:
@@ -77,10 +83,13 @@ def summarize_fits(
             values = values[np.isfinite(values)]
             row[f"{p}_mean"] = float(values.mean()) if values.size else math.nan
             row[f"{p}_std"] = float(values.std(ddof=1)) if values.size > 1 else math.nan
+            if p in CI_PARAMS:  # seed-based 95 % t-interval: the primary uncertainty
+                ci = seed_interval(values)
+                row[f"{p}_ci_low"], row[f"{p}_ci_high"] = ci.low, ci.high
         rows.append(row)
     out = pd.DataFrame(rows)
     if drop_empty and not out.empty:
-        stat_cols = [f"{p}_{s}" for p in present for s in ("mean", "std")]
+        stat_cols = [c for c in out.columns if any(c.startswith(f"{p}_") for p in present)]
         empty = [c for c in stat_cols if out[c].isna().all()]
         out = out.drop(columns=empty)
     return out
