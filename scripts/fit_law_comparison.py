@@ -6,7 +6,8 @@ from sgdspectra.runtime import setup_logging
 
 def main(smk) -> None:
     setup_logging(smk.log[0])
-    pipeline.fit_law_comparison(smk.input[0], smk.output[0], late_snapshots=smk.params.late_snapshots)
+    pipeline.fit_law_comparison(smk.input[0], smk.output[0], late_snapshots=smk.params.late_snapshots,
+                                n_boot=smk.params.n_boot)
 
 
 if __name__ == "__main__":

@@ -42,3 +42,10 @@ def test_law_comparison_and_verdict_on_an_iid_matrix(tmp_path):
     # For an i.i.d. matrix the Marchenko-Pastur law describes the spectrum best by KS.
     assert table.loc[0, "best_ks"] == "marchenko_pastur"
     assert "## Verdict" in (tmp_path / "v.md").read_text()
+
+
+def test_law_comparison_bootstrap_interval_covers_the_fit(tmp_path):
+    wishart_run(tmp_path / "run.nc", m=300, n=150)
+    df = pipeline.fit_law_comparison(tmp_path / "run.nc", tmp_path / "laws.csv", n_boot=30)
+    exact = df[df.law == "gamma_exact"].iloc[0]
+    assert exact.boot_param == "rate" and exact.boot_low <= exact.rate <= exact.boot_high

@@ -21,11 +21,30 @@ def _ids(ds, j: int, step: int) -> dict:
                 kind=str(ds.kind.values[j]), n_rows=int(ds.n_rows[j]), n_cols=int(ds.n_cols[j]), step=int(step))
 
 
-def compare_laws_run(run_path: str | Path, late_snapshots: int = 1) -> pd.DataFrame:
-    """``compare_laws`` for every matrix at the last ``late_snapshots`` snapshots of a run.
+def _bootstrap_columns(lam, n_rows: int, n_cols: int, n_boot: int, seed: int) -> dict[str, dict[str, float]]:
+    """Parametric-bootstrap intervals: α (power law, CSN semi-parametric) and the gamma rates."""
+    from .fitting.uncertainty import bootstrap_law, bootstrap_power_law
 
-    Eigenvalues of one matrix are not independent: likelihoods, AIC and the likelihood-ratio
-    p-values compare laws descriptively; intervals across seeds are the primary uncertainty.
+    out: dict[str, dict[str, float]] = {}
+    res = bootstrap_power_law(lam, n_boot=n_boot, seed=seed)
+    if res.status == "ok":
+        out["power_law"] = {"boot_param": "alpha", "boot_low": res.low["alpha"], "boot_high": res.high["alpha"],
+                            "gof_p": res.gof_p}
+    for law in ("eq13", "gamma_exact"):
+        res = bootstrap_law(lam, law, n_boot=n_boot, seed=seed, m=n_rows, n=n_cols)
+        if res.status == "ok" and "rate" in res.low:
+            out[law] = {"boot_param": "rate", "boot_low": res.low["rate"], "boot_high": res.high["rate"]}
+    return out
+
+
+def compare_laws_run(run_path: str | Path, late_snapshots: int = 1, n_boot: int = 100) -> pd.DataFrame:
+    """``compare_laws`` for every matrix at the last ``late_snapshots`` snapshots of a run, with
+    parametric-bootstrap intervals (``boot_low``, ``boot_high`` of ``boot_param``) for the power-law
+    α and the rates of Eq. 13 and the exact gamma (``n_boot`` replicates; 0 disables them).
+
+    Eigenvalues of one matrix are not independent (bootstrap draws are i.i.d.): likelihoods, AIC,
+    likelihood-ratio p-values and bootstrap intervals are descriptive; intervals across seeds are
+    the primary uncertainty.
     """
     from .fitting import compare_laws
 
@@ -39,8 +58,12 @@ def compare_laws_run(run_path: str | Path, late_snapshots: int = 1) -> pd.DataFr
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 df = compare_laws(sigma**2, n_rows, n_cols)
+                boots = _bootstrap_columns(sigma**2, n_rows, n_cols, n_boot, seed=step) if n_boot else {}
             for w in caught:
                 log.info("matrix %s at step %d: %s", ds.matrix.values[j], step, w.message)
+            for law, cols in boots.items():
+                for col, value in cols.items():
+                    df.loc[df.law == law, col] = value
             for key, value in reversed(_ids(ds, j, step).items()):
                 df.insert(0, key, value)
             frames.append(df)

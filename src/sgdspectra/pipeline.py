@@ -100,11 +100,12 @@ from .sde_runs import compare_sde, sde_by_level, sde_time, simulate_sde  # noqa:
 from .stationary_check import simulate_check  # noqa: E402
 
 
-def fit_law_comparison(run_path: str | Path, output: str | Path, late_snapshots: int = 1) -> pd.DataFrame:
+def fit_law_comparison(run_path: str | Path, output: str | Path, late_snapshots: int = 1,
+                       n_boot: int = 100) -> pd.DataFrame:
     """Rule ``fit_law_comparison``: every candidate law at the run's late snapshots."""
     from .analysis import compare_laws_run
 
-    df = compare_laws_run(run_path, late_snapshots)
+    df = compare_laws_run(run_path, late_snapshots, n_boot)
     write_csv(df, output)
     return df
 

@@ -24,6 +24,7 @@ rule fit_law_comparison:
         "results/fits/{model}/seed{seed}_laws.csv",
     params:
         late_snapshots=config["fits"]["late_snapshots"],
+        n_boot=config["fits"]["n_boot_laws"],
     log:
         "results/logs/fit_law_comparison/{model}_seed{seed}.log",
     conda:
