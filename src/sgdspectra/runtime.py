@@ -68,6 +68,8 @@ def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO)
         handlers=handlers,
         force=True,
     )
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # PDF font subsetting is chatty at INFO
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
     logging.captureWarnings(True)
     warnings.simplefilter("default")
 

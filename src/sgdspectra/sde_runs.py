@@ -143,6 +143,11 @@ def compare_sde(run_path: str | Path, sde_paths: Sequence[str | Path], output: s
     for level, by_matrix in sorted(sde_by_level(sde_paths).items()):
         df = compare_sde_to_observed(ds, by_matrix)
         df.insert(0, "level", level)
+        calib = [str(by_matrix[m].attrs.get("s_calibration", "")) for m in df.matrix]
+        df["s_calibration"] = calib
+        df["status"] = ["calibration_failed" if "failed" in c else "ok" for c in calib]
+        for col in ("ks", "ks_pvalue", "wasserstein1", "rel_error_top1"):
+            df.loc[df.status != "ok", col] = float("nan")  # no noise level fits: nothing was predicted
         frames.append(df)
     out = pd.concat(frames, ignore_index=True)
     out.insert(0, "seed", int(ds.attrs.get("seed", -1)))

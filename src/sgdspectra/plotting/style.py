@@ -103,7 +103,7 @@ def set_step_axis(ax: Axes, steps: np.ndarray, label: str = "SGD step") -> None:
     linthresh = float(positive.min()) if positive.size else 1.0
     ax.set_xscale("symlog", linthresh=linthresh, linscale=0.5)
     ax.xaxis.set_major_locator(
-        ticker.SymmetricalLogLocator(linthresh=linthresh, base=10.0, subs=[1.0, 2.0, 5.0])
+        ticker.SymmetricalLogLocator(linthresh=linthresh, base=10.0, subs=[1.0])
     )
     ax.xaxis.set_minor_locator(
         ticker.SymmetricalLogLocator(linthresh=linthresh, base=10.0, subs=np.arange(2.0, 10.0))
