@@ -60,14 +60,19 @@ def _cmd_summary(args: argparse.Namespace) -> int:
           f"status {ds.attrs.get('status', '?')}, {ds.sizes['step']} snapshots "
           f"(steps {int(ds.step[0])}..{int(ds.step[-1])})")
     last = ds.isel(step=-1)
-    print(f"{'matrix':<16} {'shape':>10} {'sigma_max':>10} {'stable_rank':>12}")
+    if "val_loss" in ds:
+        print(f"final step {int(last.step)}: train loss {float(last.train_loss):.4g}, validation loss "
+              f"{float(last.val_loss):.4g}, validation accuracy {float(last.val_accuracy):.4g}")
+    width = max(6, *(len(str(m)) for m in ds.matrix.values))
+    print(f"{'matrix':<{width}} {'kind':<11} {'shape':>10} {'sigma_max':>10} {'stable_rank':>12}")
     for j, name in enumerate(ds.matrix.values):
         sigma = last.sigma.values[j]
         sigma = sigma[np.isfinite(sigma)]
         lam = sigma**2
         stable = float(lam.sum() / lam.max()) if lam.size and lam.max() > 0 else float("nan")
         shape = f"{int(ds.n_rows[j])}x{int(ds.n_cols[j])}"
-        print(f"{str(name):<16} {shape:>10} {sigma.max():>10.4g} {stable:>12.4g}")
+        kind = str(ds.kind.values[j]) if "kind" in ds.coords else ""
+        print(f"{str(name):<{width}} {kind:<11} {shape:>10} {sigma.max():>10.4g} {stable:>12.4g}")
     return 0
 
 
@@ -94,7 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except BrokenPipeError:  # e.g. `sgdspectra validate-config x.yaml --show | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

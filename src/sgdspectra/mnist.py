@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .download import ChecksumError, fetch, manual_download_hint, sha256sum
+from .download import ChecksumError, DownloadError, fetch, manual_download_hint, sha256sum
 
 log = logging.getLogger(__name__)
 
@@ -148,12 +148,17 @@ def load_mnist(
     hashes = dict(MNIST_SHA256 if checksums is None else checksums)
     base = base_url if base_url.endswith("/") else base_url + "/"
     paths: dict[str, Path] = {}
+    failures: list[DownloadError] = []
     for role, filename in MNIST_FILES.items():
         if filename not in hashes:
             raise ValueError(f"no SHA-256 given for {filename}")
         dest, url, sha = data_dir / filename, base + filename, hashes[filename]
         if download:
-            fetch(url, dest, sha, timeout=timeout, what=f"MNIST {filename}")
+            try:
+                fetch(url, dest, sha, timeout=timeout, what=f"MNIST {filename}")
+            except DownloadError as exc:  # keep going: the message lists every missing file at once
+                failures.append(exc)
+                continue
         elif not dest.is_file():
             raise FileNotFoundError(
                 f"MNIST file {dest} is missing and download=False. {manual_download_hint(url, dest, sha)}"
@@ -164,6 +169,10 @@ def load_mnist(
                 f"{manual_download_hint(url, dest, sha)}"
             )
         paths[role] = dest
+    if failures:
+        if len(failures) == 1:
+            raise failures[0]
+        raise DownloadError(f"{len(failures)} MNIST files could not be obtained:\n" + "\n".join(map(str, failures)))
 
     x_train = read_idx(paths["train_images"])
     _check_images(x_train, paths["train_images"])
