@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -192,3 +193,32 @@ def write_fake_mnist(folder, n_train: int = 64, n_test: int = 32, seed: int = 0)
         (folder / filename).write_bytes(data)
         hashes[filename] = hashlib.sha256(data).hexdigest()
     return hashes
+
+
+@contextlib.contextmanager
+def serve_directory(root):
+    """Serve ``root`` over HTTP on 127.0.0.1 (a free port) in a thread; yield (base URL, request
+    paths seen). Used by the download tests: no test ever reaches a host off this machine."""
+    import functools
+    import http.server
+    import threading
+
+    requests: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            requests.append(self.path)
+            super().do_GET()
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", requests
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)

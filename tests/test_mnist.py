@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
-import http.server
 import struct
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import serve_directory
 
 from sgdspectra.download import ChecksumError
 from sgdspectra.mnist import MNIST_FILES, MNIST_SHA256, IDXFormatError, load_mnist, parse_idx, read_idx
@@ -45,25 +43,8 @@ def fake_mnist(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
 @pytest.fixture
 def server(fake_mnist: tuple[Path, dict[str, np.ndarray]]) -> Iterator[tuple[str, list[str]]]:
     root, _ = fake_mnist
-    requests: list[str] = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server API)
-            requests.append(self.path)
-            super().do_GET()
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/", requests
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with serve_directory(root) as (url, requests):
+        yield url + "/", requests
 
 
 def _checksums(root: Path) -> dict[str, str]:
