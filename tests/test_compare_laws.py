@@ -223,3 +223,17 @@ def test_an_optimiser_that_does_not_converge_gives_status_failed(monkeypatch):
     assert _row(df, "gamma")["status"] == "ok"  # closed-form / root-search fits are unaffected
     assert _row(df, "gamma")["lr_preferred"] == "none"  # no LR against a failed fit
     assert math.isnan(_row(df, "gamma")["lr_p"])
+
+
+def test_truncated_power_law_never_ends_below_its_nested_power_law():
+    """On a pure Pareto tail the cutoff MLE is on (or near) the no-cutoff boundary; the fitted
+    log-likelihood can never be below the nested power law's (CSN's nested test needs R <= 0)."""
+    from sgdspectra.fitting import mle
+    from sgdspectra.laws import PowerLaw
+
+    for seed in range(4):
+        x = 1.0 + np.random.default_rng(seed).pareto(1.5, 800)  # density exponent 2.5 above xmin = 1
+        alpha = 1.0 + x.size / np.sum(np.log(x))
+        tpl = mle.fit_truncated_power_law(x, 1.0, alpha)
+        assert tpl.status == "ok"
+        assert tpl.loglik >= float(np.sum(PowerLaw(alpha, 1.0).logpdf(x))) - 1e-6
