@@ -137,7 +137,7 @@ def make_table_fits(fit_paths: Sequence[str | Path], csv: str | Path, md: str | 
     from .tables import summarize_fits, write_table
 
     fits = pd.concat([pd.read_csv(p) for p in fit_paths], ignore_index=True)
-    table = summarize_fits(fits)
+    table = summarize_fits(fits, drop_empty=True)
     write_table(table, csv, md, title="Law fits at the final snapshot: mean, std and 95 % t-interval over seeds "
                 "(the primary uncertainty: eigenvalues of one matrix are not independent)")
     return table
