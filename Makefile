@@ -26,6 +26,7 @@ $(TSTAMP): $(STAMP) envs/test-extra.txt
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --configfile config.yaml
+	$(BIN)/snakemake --configfile config.yaml --report results/report.html
 
 test: $(TSTAMP)
 	$(BIN)/python -m pytest
