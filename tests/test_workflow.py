@@ -108,3 +108,13 @@ def test_invalid_config_stops_before_any_job(tmp_path):
     assert proc.returncode != 0
     assert "models.m.train.lr" in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_a_key_used_by_one_figure_reruns_only_that_figure(finished_run):  # CASES 24
+    workdir, _, _ = finished_run
+    changed = workdir / "topk.yaml"
+    changed.write_text((workdir / "config.yaml").read_text() + "figures: {top_k: 5}\n")
+    proc = snakemake(workdir, "-n", "--configfile", str(changed))
+    out = proc.stdout + proc.stderr
+    rules = {line.split()[-1].rstrip(":") for line in out.splitlines() if line.startswith(("rule ", "localrule "))}
+    assert rules <= {"plot_sv_trajectories", "all"} and "plot_sv_trajectories" in rules

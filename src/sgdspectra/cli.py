@@ -76,6 +76,22 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from .analyze import AnalyzeError, analyze_file, format_table, write_csv
+
+    progress = not args.quiet and sys.stderr.isatty()
+    try:
+        result = analyze_file(args.checkpoint, trust_pickle=args.trust_pickle,
+                              min_tail=args.min_tail, min_evals=args.min_evals, progress=progress)
+    except AnalyzeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.csv:
+        write_csv(result, args.csv)
+    print(result.to_json() if args.json else format_table(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sgdspectra",
@@ -93,6 +109,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="summarise a run file (results/runs/<model>/seed<k>/spectra.nc)")
     p.add_argument("run", help="run netCDF file")
     p.set_defaults(func=_cmd_summary)
+    p = sub.add_parser("analyze", help="spectra and fits (alpha, MP, stationary laws) of every "
+                       "2-D weight in a PyTorch checkpoint/state_dict or .safetensors file")
+    p.add_argument("checkpoint", help="checkpoint file (.pt/.pth/.bin, or .safetensors)")
+    p.add_argument("--json", action="store_true", help="print JSON {layers, skipped} instead")
+    p.add_argument("--csv", metavar="PATH", help="also write the layer table as CSV")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="allow arbitrary unpickling (runs code from the file: trusted files only)")
+    p.add_argument("--min-tail", type=int, default=10, help="smallest power-law tail (default 10)")
+    p.add_argument("--min-evals", type=int, default=10,
+                   help="skip matrices with fewer singular values (default 10)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_analyze)
     return parser
 
 
