@@ -199,6 +199,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.1
     grad_clip: float = 0.0
     eval_windows: int = 64
+    checkpoint_every: int = 1000
     device: str = "cpu"
     log_every_s: float = 5.0
 

@@ -100,7 +100,7 @@ class SpectrumRecorder(Callback):
         ))
 
     def on_train_start(self, trainer: Trainer) -> None:
-        if 0 in self._todo:
+        if trainer.step == 0 and 0 in self._todo:  # a resumed run already holds its step-0 snapshot
             self._record(trainer, 0)
 
     def on_step_end(self, trainer: Trainer, step: int, batch_loss: float) -> None:

@@ -36,6 +36,13 @@ class Task:
         """A training minibatch drawn from ``rng`` (independent of the training order)."""
         raise NotImplementedError
 
+    def order_state(self) -> dict:
+        """The state of the minibatch order (saved in checkpoints)."""
+        raise NotImplementedError
+
+    def set_order_state(self, state: dict) -> None:
+        raise NotImplementedError
+
 
 @dataclass
 class ClassificationTask(Task):
@@ -69,6 +76,13 @@ class ClassificationTask(Task):
 
     def loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(model(x), y)
+
+    def order_state(self) -> dict:
+        return {"generator": self._gen.get_state(), "perm": self._perm.clone(), "pos": self._pos}
+
+    def set_order_state(self, state: dict) -> None:
+        self._gen.set_state(state["generator"])
+        self._perm, self._pos = state["perm"].clone(), int(state["pos"])
 
     def probe_batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.as_tensor(rng.choice(self.n_train, self.batch_size, replace=False), device=self.device)
@@ -114,6 +128,12 @@ class LanguageModelTask(Task):
     def sample(self) -> tuple[torch.Tensor, torch.Tensor]:
         starts = self._rng.integers(0, self.train_tokens.size - self.block_size - 1, self.batch_size)
         return self._gather(self.train_tokens, starts)
+
+    def order_state(self) -> dict:
+        return {"bit_generator": self._rng.bit_generator.state}
+
+    def set_order_state(self, state: dict) -> None:
+        self._rng.bit_generator.state = state["bit_generator"]
 
     def probe_batch(self, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         starts = rng.integers(0, self.train_tokens.size - self.block_size - 1, self.batch_size)

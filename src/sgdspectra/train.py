@@ -57,18 +57,30 @@ def train_and_record(cfg: ModelConfig, seed: int, output: str | Path | None = No
     steps = snapshot_steps(cfg.train.steps, cfg.snapshots.log_points, cfg.snapshots.log_until, cfg.snapshots.every)
     recorder = SpectrumRecorder(steps, cfg.snapshots.noise_batches, noise_seed=derive_seeds(seed)[1] + 1)
     progress = ProgressLogger(cfg.train.steps, cfg.train.log_every_s, label=f"{cfg.name} seed {seed}")
-    trainer = Trainer(model, task, cfg.train, device=device, callbacks=[recorder, progress])
+    callbacks = [recorder, progress]
+    checkpointer = None
+    if output is not None and cfg.train.checkpoint_every > 0:
+        from .checkpoint import Checkpointer, checkpoint_path
+
+        checkpointer = Checkpointer(checkpoint_path(output), cfg.train.checkpoint_every, recorder, cfg.to_json() + str(seed))
+        callbacks.append(checkpointer)
+    trainer = Trainer(model, task, cfg.train, device=device, callbacks=callbacks)
+    start = checkpointer.restore(trainer) if checkpointer is not None else 0
     log.info("training %s (%s, seed %d) on %s for %d steps, %d snapshots; %s",
              cfg.name, cfg.architecture, seed, device, cfg.train.steps, steps.size, facts)
     status, extra = "complete", {"message": f"trained {cfg.train.steps} steps"}
     try:
-        trainer.fit()
+        trainer.fit(start)
     except TrainingDiverged as exc:
         log.error("%s seed %d %s; keeping the %d snapshots recorded before it", cfg.name, seed, exc, len(recorder.rows))
         status, extra = "diverged", {"diverged_at_step": exc.step, "message": str(exc)}
+        if checkpointer is not None:  # a diverged run must not be resumed
+            checkpointer.path.unlink(missing_ok=True)
         if not recorder.rows:
             raise
     ds = recorder.to_dataset()
+    if start:
+        extra["resumed_from_step"] = start
     ds.attrs.update(provenance_attrs(
         config=cfg.to_json(), seed=seed, device=device, title=f"sgdspectra run {cfg.name} seed {seed}",
         model=cfg.name, architecture=cfg.architecture, status=status, **facts, **extra,

@@ -108,13 +108,15 @@ class Trainer:
             if not bool(torch.isfinite(p).all()):
                 raise TrainingDiverged(step, f"parameter {name!r} has non-finite entries")
 
-    def fit(self) -> None:
-        """Run ``cfg.steps`` SGD steps; raises :class:`TrainingDiverged` on a non-finite value."""
+    def fit(self, start_step: int = 0) -> None:
+        """Run SGD steps ``start_step + 1 .. cfg.steps`` (``start_step > 0`` after restoring a
+        checkpoint); raises :class:`TrainingDiverged` on a non-finite value."""
         self.model.train()
-        self._check_weights(0)
+        self._check_weights(start_step)
+        self.step = start_step
         for cb in self.callbacks:
             cb.on_train_start(self)
-        for step in range(1, self.cfg.steps + 1):
+        for step in range(start_step + 1, self.cfg.steps + 1):
             x, y = self.task.sample()
             loss = self.task.loss(self.model, x, y)
             loss_value = float(loss.detach())
@@ -144,12 +146,13 @@ class ProgressLogger(Callback):
 
     def on_train_start(self, trainer: Trainer) -> None:
         self._t0 = self._last = time.perf_counter()
+        self._start = trainer.step
 
     def on_step_end(self, trainer: Trainer, step: int, batch_loss: float) -> None:
         now = time.perf_counter()
         if now - self._last >= self.every_s or step == self.total:
             self._last = now
-            rate = step / max(now - self._t0, 1e-9)
+            rate = (step - self._start) / max(now - self._t0, 1e-9)
             eta = (self.total - step) / rate
             log.info(
                 "%sstep %d/%d (%.0f%%), %.0f steps/s, ETA %.0f s, batch loss %.4f",
