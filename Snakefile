@@ -24,6 +24,17 @@ include: "workflow/rules/tables.smk"
 report: "workflow/report/workflow.rst"
 
 
+# Cheap aggregation jobs run where Snakemake runs, never on a cluster node.
+localrules:
+    all,
+    compare_sde,
+    make_table_fits,
+    make_table_sde,
+    make_table_verdict,
+    make_table_sde_check,
+    make_table_sweep,
+
+
 rule all:
     input:
         all_targets(),

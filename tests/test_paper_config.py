@@ -64,3 +64,17 @@ def test_paper_models_train_a_few_steps_on_cpu(name, tmp_path, monkeypatch):
     assert ds.attrs["status"] == "complete" and list(ds.step.values) == [0, 1, 3]
     full = load_config(PAPER)["models"][name]
     assert [str(m) for m in ds.matrix.values] == [n for n, _ in matrix_layout(full)]
+
+
+def test_slurm_profile_dry_run_requests_a_gpu_for_training(tmp_path):  # CASES 25 (dry-run half)
+    shutil.copy(REPO / "config" / "tiny.yaml", tmp_path / "tiny.yaml")
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(tmp_path), "-n",
+         "--profile", str(REPO / "profiles" / "slurm"), "--configfile", str(tmp_path / "tiny.yaml")],
+        capture_output=True, text=True, timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    block = out[out.index("rule train_model:"):]
+    block = block[: block.index("\n\n")]
+    assert "gpu=1" in block and "slurm_partition=" in block
