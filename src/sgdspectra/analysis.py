@@ -13,10 +13,11 @@ from .io import read_dataset, require_complete
 
 log = logging.getLogger(__name__)
 
-__all__ = ["compare_laws_run", "repulsion_run", "verdict_from_files"]
+__all__ = ["compare_laws_run", "repulsion_run", "run_ids", "verdict_from_files"]
 
 
-def _ids(ds, j: int, step: int) -> dict:
+def run_ids(ds, j: int, step: int) -> dict:
+    """The id columns (``fitting.verdict.ID_COLUMNS``) of matrix ``j`` of a run at ``step``."""
     return dict(model=ds.attrs.get("model", ""), seed=int(ds.attrs.get("seed", -1)), matrix=str(ds.matrix.values[j]),
                 kind=str(ds.kind.values[j]), n_rows=int(ds.n_rows[j]), n_cols=int(ds.n_cols[j]), step=int(step))
 
@@ -64,7 +65,7 @@ def compare_laws_run(run_path: str | Path, late_snapshots: int = 1, n_boot: int 
             for law, cols in boots.items():
                 for col, value in cols.items():
                     df.loc[df.law == law, col] = value
-            for key, value in reversed(_ids(ds, j, step).items()):
+            for key, value in reversed(run_ids(ds, j, step).items()):
                 df.insert(0, key, value)
             frames.append(df)
     return pd.concat(frames, ignore_index=True)
@@ -92,7 +93,7 @@ def repulsion_run(run_path: str | Path, n_boot: int = 200, seed: int = 0, level:
         for j in range(ds.sizes["matrix"]):
             n = min(int(ds.n_rows[j]), int(ds.n_cols[j]))
             res = spacing_ratio_bootstrap(ds.sigma.values[i, j, :n], n_boot=n_boot, seed=seed, level=level)
-            rows.append({**_ids(ds, j, int(step)), "mean_r": res.mean_r, "low": res.low, "high": res.high,
+            rows.append({**run_ids(ds, j, int(step)), "mean_r": res.mean_r, "low": res.low, "high": res.high,
                          "level": level, "n_ratios": res.n_ratios, "status": res.status, "message": res.message,
                          "r_goe": R_GOE, "r_poisson": R_POISSON})
     return pd.DataFrame(rows)

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "IncompleteRunError",
+    "write_csv",
+    "write_text",
     "append_steps",
     "atomic_path",
     "read_dataset",
@@ -68,6 +70,18 @@ def _encoding(ds: xr.Dataset) -> dict[str, dict]:
         elif var.dtype.kind in "iu":
             enc[name] = {"_FillValue": None}
     return enc
+
+
+def write_text(text: str, path: str | os.PathLike) -> Path:
+    """Write UTF-8 text to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_csv(df, path: str | os.PathLike) -> Path:
+    """Write a pandas DataFrame as CSV (no index) atomically."""
+    return write_text(df.to_csv(index=False), path)
 
 
 def write_dataset(ds: xr.Dataset, path: str | os.PathLike) -> Path:

@@ -14,7 +14,8 @@ from typing import Any
 import pandas as pd
 import xarray as xr
 
-from .io import atomic_path, read_dataset, require_complete, write_dataset
+from .fitting.verdict import ID_COLUMNS
+from .io import read_dataset, require_complete, write_csv, write_text
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +31,12 @@ __all__ = [
     "sde_time",
 ]
 
-FIT_ID_COLUMNS = ["model", "seed", "matrix", "kind", "n_rows", "n_cols", "step"]
+FIT_ID_COLUMNS = list(ID_COLUMNS)
 
 
 def read_run(path: str | Path) -> xr.Dataset:
     """Load a run file and refuse it if it is incomplete (e.g. training diverged)."""
     return require_complete(read_dataset(path), path)
-
-
-def write_csv(df: pd.DataFrame, path: str | Path) -> None:
-    """Write a CSV atomically."""
-    with atomic_path(path, suffix=".tmp.csv") as tmp:
-        df.to_csv(tmp, index=False)
 
 
 # ----------------------------------------------------------------------------------- training
@@ -68,13 +63,13 @@ def download_data(dataset: str, data_dir: str | Path, marker: str | Path) -> Non
         load_corpus("tiny_shakespeare", data_dir=data_dir)
     else:
         raise ValueError(f"{dataset!r} is not a downloadable data set (mnist, tiny_shakespeare)")
-    with atomic_path(marker) as tmp:
-        tmp.write_text(f"{dataset}: all files present with their pinned SHA-256\n")
+    write_text(f"{dataset}: all files present with their pinned SHA-256\n", marker)
 
 
 # ----------------------------------------------------------------------------------- fits
 def fit_laws(run_path: str | Path, output: str | Path, min_tail: int = 10, min_values: int = 10) -> pd.DataFrame:
     """Rule ``fit_laws``: fit every law to every matrix at every snapshot; one tidy CSV."""
+    from .analysis import run_ids
     from .fitting import fit_spectrum
 
     ds = read_run(run_path)
@@ -82,8 +77,7 @@ def fit_laws(run_path: str | Path, output: str | Path, min_tail: int = 10, min_v
     for j, matrix in enumerate(ds.matrix.values):
         n_rows, n_cols = int(ds.n_rows[j]), int(ds.n_cols[j])
         for i, step in enumerate(ds.step.values):
-            ids = dict(model=ds.attrs.get("model", ""), seed=int(ds.attrs.get("seed", -1)), matrix=str(matrix),
-                       kind=str(ds.kind.values[j]), n_rows=n_rows, n_cols=n_cols, step=int(step))
+            ids = run_ids(ds, j, int(step))
             for row in fit_spectrum(ds.sigma.values[i, j], n_rows, n_cols, min_tail=min_tail, min_values=min_values):
                 if row["status"] != "ok":
                     row["message"] = f"matrix {matrix!r} at step {int(step)}: {row['message']}"
@@ -125,10 +119,9 @@ def make_table_verdict(law_paths: Sequence[str | Path], csv: str | Path, md: str
     from .analysis import verdict_from_files
 
     table, summary = verdict_from_files(law_paths)
-    with atomic_path(md, suffix=".tmp.md") as tmp:
-        from .tables import to_markdown
+    from .tables import to_markdown
 
-        tmp.write_text(summary + "\n" + to_markdown(table, "Per matrix (aggregated over seeds)"))
+    write_text(summary + "\n" + to_markdown(table, "Per matrix (aggregated over seeds)"), md)
     write_csv(table, csv)
     return table
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["snapshot_steps"]
+__all__ = ["evenly_spaced_indices", "snapshot_steps"]
 
 
 def snapshot_steps(total_steps: int, log_points: int, log_until: int, every: int) -> np.ndarray:
@@ -24,3 +24,10 @@ def snapshot_steps(total_steps: int, log_points: int, log_until: int, every: int
         steps.update(np.unique(np.round(np.geomspace(1, top, log_points))).astype(int).tolist())
     steps.update(range(every * (top // every + 1), total_steps + 1, every))
     return np.array(sorted(steps), dtype=np.int64)
+
+
+def evenly_spaced_indices(n: int, k: int) -> list[int]:
+    """Up to ``k`` evenly spaced positions in ``range(n)``, first and last included, no repeats."""
+    if n < 1:
+        raise ValueError("need at least one position")
+    return sorted({int(i) for i in np.linspace(0, n - 1, max(1, k)).round().astype(int)})

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .io import read_dataset, require_complete, write_dataset
+from .io import read_dataset, require_complete, write_csv, write_dataset
+from .schedule import evenly_spaced_indices
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,6 @@ def sde_lam(sde: xr.Dataset) -> xr.DataArray:
     return lam_from_sigma(sde)["lam"]
 
 
-def _sample_indices(n: int, n_times: int) -> np.ndarray:
-    return np.unique(np.round(np.linspace(0, n - 1, min(n_times, n))).astype(int))
-
-
 def _calibrate(sigma0: np.ndarray, sigma_end: np.ndarray, big: int, small: int, gamma: float, t_end: float,
                s: float | str, matrix: str) -> tuple[float, str]:
     from .sde import calibrate_s_frobenius
@@ -61,7 +58,7 @@ def _calibrate(sigma0: np.ndarray, sigma_end: np.ndarray, big: int, small: int, 
 
 
 def _deterministic(sigma0: np.ndarray, gamma: float, times: np.ndarray, n_replicas: int) -> xr.Dataset:
-    """σ(t) = σ0 e^{−γt}: the SDE with s = 0 (both levels)."""
+    """σ(t) = σ0 e^{−γt}: the σ-level SDE with s = 0 (its scheme needs s > 0 for the repulsion)."""
     sig = sigma0[None, None, :] * np.exp(-gamma * times)[None, :, None] * np.ones((n_replicas, 1, 1))
     return xr.Dataset({"sigma": (("replica", "t", "k"), sig)},
                       coords={"replica": np.arange(n_replicas), "t": times, "k": np.arange(sigma0.size)},
@@ -91,20 +88,18 @@ def simulate_sde(
         raise KeyError(f"{run_path}: no matrix {matrix!r} (have {', '.join(map(str, ds.matrix.values))})")
     sel = ds.sel(matrix=matrix)
     big, small = max(int(sel.n_rows), int(sel.n_cols)), min(int(sel.n_rows), int(sel.n_cols))
-    idx = _sample_indices(ds.sizes["step"], n_times)
+    idx = np.array(evenly_spaced_indices(ds.sizes["step"], n_times))
     t_all = sde_time(ds)
     times = t_all[idx] - t_all[idx[0]]
     sigma = sel.sigma.values[:, :small]
     s_value, calibration = _calibrate(sigma[idx[0]], sigma[idx[-1]], big, small, gamma, times[-1], s, matrix)
     log.info("simulating %s (%d x %d) at level %s with s = %.4g, gamma = %.4g, %d replicas, %d times",
              matrix, big, small, level, s_value, gamma, n_replicas, times.size)
-    if s_value == 0.0:
-        out = _deterministic(sigma[idx[0]], gamma, times, n_replicas)
-        if level == "matrix_ou":
-            out = xr.Dataset({"lam": out.sigma**2}, coords=out.coords, attrs=out.attrs)
-    elif level == "matrix_ou":
+    if level == "matrix_ou":  # exact for any s >= 0 (s = 0: deterministic decay)
         out = simulate_matrix_ou(big, small, s_value, gamma, times, n_replicas, seed,
                                  w0=w0_from_singular_values(sigma[idx[0]], big, small))
+    elif s_value == 0.0:
+        out = _deterministic(sigma[idx[0]], gamma, times, n_replicas)
     else:
         dt = max(times[-1], 1e-12) / eigen_steps
         out = simulate_singular_values(sigma[idx[0]], big, s_value, gamma, dt, times, n_replicas, seed)
@@ -136,7 +131,6 @@ def sde_by_level(sde_paths: Sequence[str | Path]) -> dict[str, dict[str, xr.Data
 def compare_sde(run_path: str | Path, sde_paths: Sequence[str | Path], output: str | Path) -> pd.DataFrame:
     """Rule ``compare_sde``: KS and Wasserstein-1 of simulated vs observed spectra, per level and matrix."""
     from .comparison import compare_sde_to_observed
-    from .pipeline import write_csv
 
     ds = require_complete(read_dataset(run_path), run_path)
     frames = []

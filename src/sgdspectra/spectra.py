@@ -80,14 +80,8 @@ def singular_values(weight: Any, *, name: str | None = None, step: int | None = 
     return singular_values_with_driver(weight, name=name, step=step)[0]
 
 
-def normalize_weight(weight: Any) -> torch.Tensor:
-    """The paper's normalisation ``(W - mean) / (std * sqrt(max(m, n)))`` in float64.
-
-    ``std`` is the population standard deviation (ddof = 0). For i.i.d. entries the squared
-    singular values of the result follow Marchenko–Pastur with variance 1 and ratio q = N/M.
-    A constant matrix (std = 0) maps to the zero matrix.
-    """
-    w = _as_float64_tensor(weight, None, None)
+def _normalize(w: torch.Tensor) -> torch.Tensor:
+    """``(W - mean) / (std * sqrt(max(m, n)))`` of a checked float64 tensor (zero if std = 0)."""
     centred = w - w.mean()
     std = float(centred.pow(2).mean().sqrt())
     if std == 0.0:
@@ -95,9 +89,18 @@ def normalize_weight(weight: Any) -> torch.Tensor:
     return centred / (std * math.sqrt(max(w.shape)))
 
 
+def normalize_weight(weight: Any) -> torch.Tensor:
+    """The paper's normalisation ``(W - mean) / (std * sqrt(max(m, n)))`` in float64.
+
+    ``std`` is the population standard deviation (ddof = 0). For i.i.d. entries the squared
+    singular values of the result follow Marchenko–Pastur with variance 1 and ratio q = N/M.
+    A constant matrix (std = 0) maps to the zero matrix.
+    """
+    return _normalize(_as_float64_tensor(weight, None, None))
+
+
 def normalized_singular_values(
     weight: Any, *, name: str | None = None, step: int | None = None
 ) -> np.ndarray:
     """Singular values of :func:`normalize_weight` (float64, descending)."""
-    _as_float64_tensor(weight, name, step)  # the same checks and messages
-    return singular_values(normalize_weight(weight), name=name, step=step)
+    return singular_values(_normalize(_as_float64_tensor(weight, name, step)), name=name, step=step)

@@ -17,7 +17,7 @@ import numpy as np
 from sgdspectra.fitting.uncertainty import seed_interval
 import pandas as pd
 
-from sgdspectra.io import atomic_path
+from sgdspectra.io import write_csv, write_text
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +125,6 @@ def to_markdown(df: pd.DataFrame, title: str | None = None) -> str:
     return f"{heading}{body}\n"
 
 
-def _atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
 def write_table(
     df: pd.DataFrame,
     csv_path: str | os.PathLike[str],
@@ -141,6 +136,6 @@ def write_table(
     Each file is written to a temporary name in its folder and renamed when complete
     (:func:`sgdspectra.io.atomic_path`).
     """
-    _atomic_write_text(csv_path, df.to_csv(index=False))
-    _atomic_write_text(md_path, to_markdown(df, title))
+    write_csv(df, csv_path)
+    write_text(to_markdown(df, title), md_path)
     log.info("wrote %s and %s (%d rows)", csv_path, md_path, len(df))

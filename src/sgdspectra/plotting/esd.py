@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from sgdspectra.laws import mp_edges, mp_sigma_pdf
 from sgdspectra.plotting.style import figure_style, matrix_title, new_figure
+from sgdspectra.schedule import evenly_spaced_indices
 
 log = logging.getLogger(__name__)
 
@@ -18,8 +19,7 @@ def snapshot_indices(n_steps: int, n_snapshots: int) -> list[int]:
     """Evenly spaced positions along ``step`` (first and last included), without repeats."""
     if n_steps < 1:
         raise ValueError("the run has no step")
-    positions = np.linspace(0, n_steps - 1, max(1, n_snapshots)).round().astype(int)
-    return sorted({int(i) for i in positions})
+    return evenly_spaced_indices(n_steps, n_snapshots)
 
 
 def matrix_shape(ds: xr.Dataset, matrix: str) -> tuple[int, int, float]:

@@ -11,10 +11,7 @@ from matplotlib.figure import Figure
 
 from sgdspectra.laws import mp_edges, mp_sigma_pdf
 from sgdspectra.plotting.esd import finite_values, matrix_shape, snapshot_indices
-from sgdspectra.plotting.style import figure_style, matrix_title, new_figure, set_step_axis
-
-#: Ten distinct colours: transformers have up to nine matrix kinds.
-_TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+from sgdspectra.plotting.style import TAB10, figure_style, matrix_title, new_figure, set_step_axis
 
 __all__ = ["plot_kind_evolution", "plot_alpha_spikes", "tw_edge_normalized", "representative_matrix"]
 
@@ -86,7 +83,7 @@ def plot_alpha_spikes(fits: pd.DataFrame) -> Figure:
         fig, axes = new_figure(1, 2)
         ax_a, ax_s = axes[0]
         for i, kind in enumerate(sorted(fits.kind.unique())):
-            color = _TAB10[i % len(_TAB10)]
+            color = TAB10[i % len(TAB10)]
             if kind in alpha.index.get_level_values(0):
                 a = alpha.loc[kind]
                 ax_a.plot(a.index, a.values, "o-", ms=3, color=color, label=kind)

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sgdspectra.plotting.kinds import _TAB10
-from sgdspectra.plotting.style import figure_style, new_figure, set_step_axis
+from sgdspectra.plotting.style import TAB10, figure_style, new_figure, set_step_axis
 
 __all__ = ["plot_repulsion"]
 
@@ -23,7 +22,7 @@ def plot_repulsion(rep: pd.DataFrame) -> Figure:
         ax = axes[0, 0]
         for i, (kind, g) in enumerate(ok.groupby("kind", sort=True)):
             agg = g.groupby("step")[["mean_r", "low", "high"]].mean()
-            color = _TAB10[i % len(_TAB10)]
+            color = TAB10[i % len(TAB10)]
             ax.plot(agg.index, agg.mean_r, "o-", ms=3, color=color, label=kind)
             ax.fill_between(agg.index, agg.low, agg.high, color=color, alpha=0.15, lw=0)
         r_goe, r_poisson = float(rep.r_goe.iloc[0]), float(rep.r_poisson.iloc[0])

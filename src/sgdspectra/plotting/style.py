@@ -51,6 +51,9 @@ STYLE: dict[str, Any] = {
     ),
 }
 
+#: Ten distinct colours for categorical series (transformers have up to nine matrix kinds).
+TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
 #: Resolution of the PNG written by :func:`save_figure`.
 PNG_DPI = 150
 

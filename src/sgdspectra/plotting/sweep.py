@@ -7,8 +7,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
-from sgdspectra.plotting.kinds import _TAB10
-from sgdspectra.plotting.style import figure_style, new_figure
+from sgdspectra.plotting.style import TAB10, figure_style, new_figure
 
 __all__ = ["plot_temperature_sweep"]
 
@@ -33,7 +32,7 @@ def plot_temperature_sweep(table: pd.DataFrame, slopes: pd.DataFrame) -> Figure:
                     lab = matrix
                     if len(s) and np.isfinite(s.slope.iloc[0]):
                         lab += f": slope {s.slope.iloc[0]:.2f} [{s.low.iloc[0]:.2f}, {s.high.iloc[0]:.2f}]"
-                    ax.scatter(g[xname], g[yname], s=16, color=_TAB10[i % 10], label=lab)
+                    ax.scatter(g[xname], g[yname], s=16, color=TAB10[i % len(TAB10)], label=lab)
                 if yname == "mp_variance" and xname == "eta_D" and table.predicted_variance.notna().any():
                     x = np.sort(table[xname].dropna().to_numpy())
                     gamma = float(table.weight_decay.iloc[0])
