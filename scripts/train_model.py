@@ -6,7 +6,8 @@ from sgdspectra.runtime import setup_logging
 
 def main(smk) -> None:
     setup_logging(smk.log[0])
-    pipeline.train_model(smk.wildcards.model, dict(smk.params.model), int(smk.wildcards.seed), smk.output[0], smk.threads)
+    pipeline.train_model(smk.wildcards.model, dict(smk.params.model), int(smk.wildcards.seed), smk.output.spectra,
+                         smk.threads, smk.output.weights)
 
 
 if __name__ == "__main__":

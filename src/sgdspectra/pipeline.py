@@ -40,14 +40,15 @@ def read_run(path: str | Path) -> xr.Dataset:
 
 
 # ----------------------------------------------------------------------------------- training
-def train_model(model_name: str, model_spec: Mapping[str, Any], seed: int, output: str | Path, threads: int) -> None:
-    """Rule ``train_model``: train one model with one seed and write its run file."""
+def train_model(model_name: str, model_spec: Mapping[str, Any], seed: int, output: str | Path, threads: int,
+                weights_output: str | Path | None = None) -> None:
+    """Rule ``train_model``: train one model with one seed and write its run file (and final weights)."""
     from .config import ModelConfig
     from .runtime import configure_threads
     from .train import train_and_record
 
     configure_threads(threads)
-    train_and_record(ModelConfig.from_dict(model_name, model_spec), int(seed), output)
+    train_and_record(ModelConfig.from_dict(model_name, model_spec), int(seed), output, weights_output)
 
 
 def download_data(dataset: str, data_dir: str | Path, marker: str | Path) -> None:

@@ -9,7 +9,7 @@ import xarray as xr
 from torch import nn
 
 from .config import ModelConfig
-from .io import write_dataset
+from .io import atomic_path, write_dataset
 from .models import build_model
 from .provenance import provenance_attrs
 from .recording import SpectrumRecorder
@@ -44,10 +44,13 @@ def build_task_and_model(cfg: ModelConfig, seed: int, device: str = "cpu") -> tu
     return task, build_model(cfg, init_seed), facts
 
 
-def train_and_record(cfg: ModelConfig, seed: int, output: str | Path | None = None) -> xr.Dataset:
+def train_and_record(cfg: ModelConfig, seed: int, output: str | Path | None = None,
+                     weights_output: str | Path | None = None) -> xr.Dataset:
     """Train ``cfg`` with ``seed``, recording spectra on the configured schedule.
 
-    Returns the run Dataset and, when ``output`` is given, writes it there atomically. If training
+    Returns the run Dataset and, when ``output`` is given, writes it there atomically. When
+    ``weights_output`` is given, the final ``state_dict`` (tensors only, loadable with
+    ``torch.load(..., weights_only=True)`` and by ``sgdspectra analyze``) is written there atomically. If training
     diverges, the snapshots recorded before the bad step are kept, the Dataset is marked
     ``status = "diverged"`` with ``diverged_at_step``, and an error "diverged at step k" is logged;
     downstream readers refuse such a file (:func:`sgdspectra.io.require_complete`).
@@ -85,6 +88,17 @@ def train_and_record(cfg: ModelConfig, seed: int, output: str | Path | None = No
         config=cfg.to_json(), seed=seed, device=device, title=f"sgdspectra run {cfg.name} seed {seed}",
         model=cfg.name, architecture=cfg.architecture, status=status, **facts, **extra,
     ))
+    if weights_output is not None:
+        save_state_dict(model, weights_output)
     if output is not None:
         write_dataset(ds, output)
     return ds
+
+
+def save_state_dict(model: nn.Module, path: str | Path) -> None:
+    """Write the model's ``state_dict`` (CPU tensors, no pickled code) to ``path`` atomically."""
+    import torch
+
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)

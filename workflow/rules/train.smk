@@ -5,7 +5,9 @@ rule train_model:
     input:
         data_inputs,
     output:
-        "results/runs/{model}/seed{seed}/spectra.nc",
+        spectra="results/runs/{model}/seed{seed}/spectra.nc",
+        # final state_dict (tensors only): input for `sgdspectra analyze`
+        weights="results/runs/{model}/seed{seed}/model.pt",
     params:
         model=model_config,
     log:
