@@ -17,8 +17,10 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/sde.smk"
+include: "workflow/rules/forecast.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/tables.smk"
+include: "workflow/rules/report.smk"
 
 
 report: "workflow/report/workflow.rst"
@@ -33,9 +35,13 @@ localrules:
     make_table_verdict,
     make_table_sde_check,
     make_table_sweep,
+    make_table_forecast_skill,
+    make_table_dynamics,
+    make_report_summary,
 
 
 rule all:
     input:
         all_targets(),
+        rules.make_report_summary.output,
     default_target: True

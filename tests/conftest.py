@@ -195,6 +195,40 @@ def write_fake_mnist(folder, n_train: int = 64, n_test: int = 32, seed: int = 0)
     return hashes
 
 
+def write_fake_cifar10(folder, n_per_batch: int = 16, seed: int = 0) -> tuple[str, dict[str, np.ndarray]]:
+    """Write a small valid cifar-10-binary.tar.gz into ``folder`` (five training batches and a test
+    batch of ``n_per_batch`` records each, plus the archive's text files); return its SHA-256 and
+    the arrays it holds (``x_train`` (n, 3, 32, 32) uint8, ``y_train``, ``x_test``, ``y_test``).
+    The records are encoded here independently of the parser under test."""
+    import hashlib
+    import io
+    import tarfile
+    from pathlib import Path
+
+    rng = np.random.default_rng(seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    batches = {f"data_batch_{i}.bin": "train" for i in range(1, 6)} | {"test_batch.bin": "test"}
+    arrays: dict[str, list[np.ndarray]] = {"x_train": [], "y_train": [], "x_test": [], "y_test": []}
+    classes = "airplane automobile bird cat deer dog frog horse ship truck".split()
+    members: dict[str, bytes] = {"batches.meta.txt": "\n".join(classes).encode() + b"\n"}
+    for name, split in batches.items():
+        x = rng.integers(0, 256, size=(n_per_batch, 3, 32, 32), dtype=np.uint8)
+        y = rng.integers(0, 10, size=n_per_batch).astype(np.uint8)
+        # One record: the label byte, then the red, green and blue 32x32 planes, row-major.
+        members[name] = b"".join(bytes([int(label)]) + image.tobytes() for label, image in zip(y, x))
+        arrays[f"x_{split}"].append(x)
+        arrays[f"y_{split}"].append(y.astype(np.int64))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(f"cifar-10-batches-bin/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    (folder / "cifar-10-binary.tar.gz").write_bytes(buf.getvalue())
+    return hashlib.sha256(buf.getvalue()).hexdigest(), {k: np.concatenate(v) for k, v in arrays.items()}
+
+
 @contextlib.contextmanager
 def serve_directory(root):
     """Serve ``root`` over HTTP on 127.0.0.1 (a free port) in a thread; yield (base URL, request
@@ -222,3 +256,33 @@ def serve_directory(root):
         httpd.shutdown()
         httpd.server_close()
         thread.join(timeout=5)
+
+
+def run_snakemake(workdir, *args: str, check: bool = True, timeout: float = 300):
+    """Run this repository's workflow in ``workdir`` with ``workdir/config.yaml`` on 2 cores."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(Path(workdir) / "config.yaml"), "--cores", "2", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def tiny_workflow(tmp_path_factory):
+    """The real workflow run once on config/tiny.yaml in a temporary directory, shared by the
+    workflow and report tests: (work directory, finished process, wall seconds)."""
+    import shutil
+    import time
+    from pathlib import Path
+
+    workdir = tmp_path_factory.mktemp("wf")
+    shutil.copy(Path(__file__).resolve().parents[1] / "config" / "tiny.yaml", workdir / "config.yaml")
+    t0 = time.perf_counter()
+    proc = run_snakemake(workdir)
+    return workdir, proc, time.perf_counter() - t0

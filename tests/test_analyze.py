@@ -235,3 +235,82 @@ def test_progress_bar_on_stderr_only_when_enabled(capsys):
     assert out == "" and "analyze" in err and "2/2" in err
     analyze_tensors(sd, progress=False)
     assert capsys.readouterr() == ("", "")
+
+
+def test_unknown_tensor_types_listed_not_crashing(tmp_path, capsys):
+    """Tensors of layouts, dtypes or devices that this command cannot analyse are listed in
+    ``skipped`` with their reason; low-precision float formats are analysed (exactly upcast)."""
+    from sgdspectra.analyze import analyze_tensors
+
+    import warnings
+
+    torch.manual_seed(0)
+    dense = torch.randn(30, 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "beta" (sparse CSR) / "deprecated" (quantized)
+        sd = {
+            "dense.weight": dense,
+            "sparse_coo.weight": dense.to_sparse(),
+            "sparse_csr.weight": dense.to_sparse_csr(),
+            "complex.weight": torch.randn(30, 20, dtype=torch.complex64),
+            "quantized.weight": torch.quantize_per_tensor(dense, 0.1, 0, torch.qint8),
+            "half.weight": dense.half(),
+            "bf16.weight": dense.bfloat16(),
+            "f8.weight": dense.to(torch.float8_e4m3fn),
+        }
+    path = tmp_path / "odd.pt"
+    torch.save(sd, path)
+    code, out, err = _run(["analyze", str(path), "--json", "--quiet"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    reasons = {s["name"]: s["reason"] for s in data["skipped"]}
+    assert set(reasons) == {"sparse_coo.weight", "sparse_csr.weight", "complex.weight", "quantized.weight"}
+    assert "sparse_coo tensor" in reasons["sparse_coo.weight"] and ".to_dense()" in reasons["sparse_coo.weight"]
+    assert "sparse_csr tensor" in reasons["sparse_csr.weight"]
+    assert "non-float dtype complex64" in reasons["complex.weight"]
+    assert "non-float dtype qint8" in reasons["quantized.weight"]
+    rows = {r["name"]: r for r in data["layers"]}
+    assert set(rows) == {"dense.weight", "half.weight", "bf16.weight", "f8.weight"}
+    for name in ("half.weight", "bf16.weight", "f8.weight"):  # the values of the stored tensor
+        lam = np.linalg.svd(sd[name].double().numpy(), compute_uv=False) ** 2
+        assert rows[name]["lambda_max"] == pytest.approx(lam[0], rel=1e-9)
+    # a meta tensor (no values) is skipped, not analysed
+    result = analyze_tensors({"meta.weight": torch.empty(30, 20, device="meta")})
+    assert result.layers == [] and "meta tensor" in result.skipped[0]["reason"]
+
+
+def test_unknown_object_listed_under_trust_pickle(tmp_path, capsys):
+    """A trusted checkpoint holding an object of an unknown type (here argparse.Namespace, as
+    training scripts often save): the weights are analysed, the object is listed as skipped,
+    metadata leaves (numbers, strings) are left out."""
+    import argparse
+
+    sd = _mlp_state_dict()
+    path = tmp_path / "ckpt.pt"
+    torch.save({"model": sd, "args": argparse.Namespace(lr=0.1), "epoch": 7, "note": "x"}, path)
+    code, _, err = _run(["analyze", str(path)], capsys)
+    assert code == 2 and "--trust-pickle" in err  # weights_only refuses the Namespace
+    code, out, err = _run(["analyze", str(path), "--trust-pickle", "--json", "--quiet"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert {r["name"] for r in data["layers"]} == {f"model.{k}" for k, v in sd.items() if v.ndim == 2}
+    reasons = {s["name"]: s["reason"] for s in data["skipped"]}
+    assert "argparse.Namespace" in reasons["args"] and "not a tensor" in reasons["args"]
+    assert "epoch" not in reasons and "note" not in reasons
+    # the text table lists it too
+    code, out, _ = _run(["analyze", str(path), "--trust-pickle", "--quiet"], capsys)
+    assert code == 0 and "args" in out and "argparse.Namespace" in out
+
+
+def test_truncated_checkpoint_exit_2(tmp_path, capsys):
+    """A real checkpoint cut short (an interrupted copy or download) is reported as corrupted."""
+    path = tmp_path / "mlp.pt"
+    torch.save(_mlp_state_dict(), path)
+    data = path.read_bytes()
+    for cut in (len(data) // 2, len(data) - 100):
+        bad = tmp_path / f"cut{cut}.pt"
+        bad.write_bytes(data[:cut])
+        code, out, err = _run(["analyze", str(bad)], capsys)
+        assert code == 2 and out == ""
+        assert err.startswith("error: ") and err.count("\n") == 1 and str(bad) in err
+        assert "--trust-pickle" not in err

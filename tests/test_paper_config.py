@@ -1,4 +1,4 @@
-"""config/paper.yaml: valid, plans a full workflow (dry run), and each model trains a few steps on CPU."""
+"""config/paper.yaml (experiments A, B, C): valid, plans a full workflow (dry run), and each model trains a few steps on CPU."""
 
 import copy
 import shutil
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import write_fake_mnist
+from conftest import write_fake_cifar10, write_fake_mnist
 
 from sgdspectra.architecture import matrix_layout
 from sgdspectra.config import ModelConfig, load_config
@@ -28,6 +28,14 @@ def test_paper_config_holds_the_papers_settings():
     t = gpt["train"]
     assert (t["weight_decay"], t["warmup_steps"], t["steps"], t["grad_clip"]) == (0.1, 200, 2000, 1.0)
     assert cfg["models"]["mlp_c"]["train"]["lr"] == 0.1 and cfg["models"]["mlp_c"]["train"]["steps"] == 1000
+    cnn = cfg["models"]["cnn"]  # experiment B: one epoch of plain SGD on CIFAR-10, fc1 2048 -> 120
+    assert cnn["architecture"] == "cnn" and cnn["data"]["name"] == "cifar10"
+    assert (cnn["cnn"]["channels"], cnn["cnn"]["fc_hidden"]) == ([16, 32], [120])
+    t = cnn["train"]
+    assert (t["steps"], t["batch_size"], t["lr"], t["momentum"], t["weight_decay"], t["schedule"]) == (
+        782, 64, 0.01, 0.0, 0.0, "constant")
+    assert -(-50_000 // t["batch_size"]) == t["steps"]  # one epoch as the paper counts it
+    assert ("fc1", "fc") in matrix_layout(cnn)
 
 
 def test_paper_config_dry_run(tmp_path):
@@ -41,11 +49,15 @@ def test_paper_config_dry_run(tmp_path):
     assert proc.returncode == 0, out[-3000:]
     for rule in ("download_data", "train_model", "simulate_sde", "plot_kind_evolution", "make_table_fits"):
         assert rule in out
+    for target in ("results/data/mnist.verified", "results/data/cifar10.verified", "results/data/tiny_shakespeare.verified",
+                   "results/runs/cnn/seed4/spectra.nc", "results/sde/cnn/seed0/fc1/eigen.nc",
+                   "results/figures/evolution_conv_cnn_seed0.png"):
+        assert target in out, target
 
 
-@pytest.mark.parametrize("name", ["mlp", "mlp_c", "vit", "gpt"])
+@pytest.mark.parametrize("name", ["mlp", "mlp_c", "vit", "gpt", "cnn"])
 def test_paper_models_train_a_few_steps_on_cpu(name, tmp_path, monkeypatch):
-    from sgdspectra import mnist
+    from sgdspectra import cifar, mnist
     from sgdspectra.train import train_and_record
 
     spec = copy.deepcopy(yaml.safe_load(PAPER.read_text())["models"][name])
@@ -54,6 +66,10 @@ def test_paper_models_train_a_few_steps_on_cpu(name, tmp_path, monkeypatch):
     if spec["data"]["name"] == "mnist":  # offline stand-in with the real file format
         hashes = write_fake_mnist(tmp_path / "data")
         monkeypatch.setattr(mnist, "MNIST_SHA256", hashes)
+        spec["data"]["dir"] = str(tmp_path / "data")
+    elif spec["data"]["name"] == "cifar10":  # offline stand-in: a small archive in the real binary format
+        sha, _ = write_fake_cifar10(tmp_path / "data", n_per_batch=16)
+        monkeypatch.setattr(cifar, "CIFAR10_SHA256", sha)
         spec["data"]["dir"] = str(tmp_path / "data")
     else:  # Tiny Shakespeare cannot be downloaded here: same architecture on a local text file
         text = tmp_path / "play.txt"

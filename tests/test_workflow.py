@@ -1,37 +1,25 @@
 """Integration: the real Snakemake workflow on a tiny config in a temporary directory."""
 
-import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+from conftest import run_snakemake
 
-REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.integration
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return proc
+    return run_snakemake(workdir, *args, check=check)
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("wf")
-    shutil.copy(REPO / "config" / "tiny.yaml", workdir / "config.yaml")
-    t0 = time.perf_counter()
-    proc = snakemake(workdir)
-    elapsed = time.perf_counter() - t0
-    return workdir, proc, elapsed
+def finished_run(tiny_workflow):
+    """The tiny run shared with the report test (tests/conftest.py): (workdir, process, seconds)."""
+    return tiny_workflow
 
 
 def test_full_run_produces_every_product(finished_run):

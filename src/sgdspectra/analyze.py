@@ -188,22 +188,46 @@ def load_checkpoint(path: str | Path, *, trust_pickle: bool = False) -> Any:
 # --------------------------------------------------------------------------- traversal
 
 
-def iter_tensors(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Yield ``(dotted_name, array)`` for every tensor / numpy array nested in dicts, lists,
-    tuples (and objects' ``state_dict()`` under ``--trust-pickle``). Other leaves are ignored."""
+#: Metadata leaves (epoch counters, names, hyper-parameters): not weights, ignored silently.
+_METADATA = (type(None), bool, int, float, complex, str, bytes, torch.dtype, torch.device, torch.Size)
+
+
+def _iter_entries(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every tensor / numpy array nested in dicts, lists and tuples (and modules' ``state_dict()``
+    under ``--trust-pickle``), plus every leaf of an unknown type (reported as skipped, since it
+    may hold weights this command cannot see); metadata leaves (numbers, strings) are left out."""
     if isinstance(obj, (torch.Tensor, np.ndarray)):
         yield prefix or "<root>", obj
     elif isinstance(obj, dict):
         for key, value in obj.items():
-            yield from iter_tensors(value, f"{prefix}.{key}" if prefix else str(key))
+            yield from _iter_entries(value, f"{prefix}.{key}" if prefix else str(key))
     elif isinstance(obj, (list, tuple)):
         for i, value in enumerate(obj):
-            yield from iter_tensors(value, f"{prefix}.{i}" if prefix else str(i))
+            yield from _iter_entries(value, f"{prefix}.{i}" if prefix else str(i))
     elif isinstance(obj, torch.nn.Module):
-        yield from iter_tensors(obj.state_dict(), prefix)
+        yield from _iter_entries(obj.state_dict(), prefix)
+    elif not isinstance(obj, _METADATA):
+        yield prefix or "<root>", obj
+
+
+def iter_tensors(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Yield ``(dotted_name, array)`` for every tensor / numpy array nested in dicts, lists,
+    tuples (and objects' ``state_dict()`` under ``--trust-pickle``). Other leaves are ignored."""
+    for name, value in _iter_entries(obj, prefix):
+        if isinstance(value, (torch.Tensor, np.ndarray)):
+            yield name, value
 
 
 def _skip_reason(t: Any, min_evals: int) -> str | None:
+    if not isinstance(t, (torch.Tensor, np.ndarray)):
+        kind = f"{type(t).__module__}.{type(t).__qualname__}".removeprefix("builtins.")
+        return f"unsupported entry of type {kind}: not a tensor, not searched for weights"
+    if isinstance(t, torch.Tensor):
+        if t.layout != torch.strided:
+            layout = str(t.layout).replace("torch.", "")
+            return f"{layout} tensor: only dense tensors are analysed (convert with .to_dense())"
+        if t.is_meta:
+            return "meta tensor: it holds no values"
     shape = tuple(t.shape)
     if isinstance(t, torch.Tensor):
         is_float = t.is_floating_point()
@@ -224,6 +248,8 @@ def _skip_reason(t: Any, min_evals: int) -> str | None:
 
 def _layer_row(name: str, weight: Any, min_tail: int) -> dict[str, Any]:
     n_rows, n_cols = (int(s) for s in weight.shape)
+    if isinstance(weight, torch.Tensor):  # exact for every float dtype, incl. float8 / bfloat16,
+        weight = weight.detach().to(torch.float64)  # some of which lack isfinite themselves
     sigma = singular_values(weight, name=name)
     mp, pl, eq13, gexact = fit_spectrum_results(sigma, n_rows, n_cols, min_tail=min_tail)
     lam = sigma**2
@@ -258,14 +284,15 @@ def _layer_row(name: str, weight: Any, min_tail: int) -> dict[str, Any]:
 def analyze_tensors(
     obj: Any, *, min_tail: int = 10, min_evals: int = 10, progress: bool = False
 ) -> AnalyzeResult:
-    """Analyse every 2-D floating tensor found in ``obj`` (see :func:`iter_tensors`)."""
+    """Analyse every dense 2-D floating tensor found in ``obj``; every other tensor, and every
+    entry of an unknown type, is listed in ``skipped`` with its reason."""
     from tqdm import tqdm
 
     from sgdspectra.fitting import DroppedValuesWarning
 
     result = AnalyzeResult()
     todo: list[tuple[str, Any]] = []
-    for name, t in iter_tensors(obj):
+    for name, t in _iter_entries(obj):
         reason = _skip_reason(t, min_evals)
         if reason is None:
             todo.append((name, t))
@@ -280,6 +307,9 @@ def analyze_tensors(
         except ValueError as exc:  # non-finite entries (singular_values) or SVD failure
             reason = "non-finite values" if "non-finite" in str(exc) else "SVD failed"
             result.skipped.append({"name": name, "reason": f"{reason}: {_one_line(exc)}"})
+        except (RuntimeError, NotImplementedError, TypeError) as exc:  # an exotic tensor type
+            result.skipped.append({"name": name, "reason": (
+                f"cannot be analysed ({type(exc).__name__}: {_one_line(exc, 120)})")})
     return result
 
 

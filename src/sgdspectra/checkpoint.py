@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -61,8 +62,12 @@ def _rows_from_tensors(rows: list[dict]) -> list[dict]:
 class Checkpointer(Callback):
     """Saves a checkpoint every ``every`` steps; :meth:`restore` resumes from one."""
 
-    def __init__(self, path: str | Path, every: int, recorder: SpectrumRecorder, config_json: str) -> None:
+    def __init__(self, path: str | Path, every: int, recorder: SpectrumRecorder, config_json: str,
+                 extras: dict[str, Any] | None = None) -> None:
+        """``extras``: further callbacks with ``state_dict()``/``load_state_dict()`` (tensors, numbers,
+        strings, lists and dicts only) saved and restored with the checkpoint."""
         self.path = Path(path)
+        self.extras = dict(extras or {})
         self.every = int(every)
         self.recorder = recorder
         self.fingerprint = hashlib.sha256(config_json.encode()).hexdigest()
@@ -75,6 +80,7 @@ class Checkpointer(Callback):
             "order": trainer.task.order_state(), "rows": _rows_to_tensors(self.recorder.rows),
             "batch_loss": list(self.recorder.batch_loss), "kinds": dict(self.recorder.kinds),
             "drivers": sorted(self.recorder.drivers),
+            "extras": {name: obj.state_dict() for name, obj in self.extras.items()},
         }
 
     def on_step_end(self, trainer: Trainer, step: int, batch_loss: float) -> None:
@@ -107,5 +113,7 @@ class Checkpointer(Callback):
         self.recorder.batch_loss = list(state["batch_loss"])
         self.recorder.kinds = dict(state["kinds"])
         self.recorder.drivers = set(state["drivers"])
+        for name, obj in self.extras.items():
+            obj.load_state_dict(state["extras"][name])
         log.info("resumed from checkpoint %s at step %d", self.path, state["step"])
         return int(state["step"])

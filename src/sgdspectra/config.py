@@ -19,6 +19,7 @@ import jsonschema
 import yaml
 
 __all__ = [
+    "CNNConfig",
     "ConfigError",
     "DataConfig",
     "ModelConfig",
@@ -119,8 +120,10 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
         key = f"models.{name}"
         if arch == "gpt" and data["name"] not in TEXT_DATASETS:
             out.append(f"config key '{key}.data.name': gpt needs a text data set ({', '.join(TEXT_DATASETS)}), got {data['name']!r}")
-        if arch in ("mlp", "vit") and data["name"] not in IMAGE_DATASETS:
+        if arch in ("mlp", "vit", "cnn") and data["name"] not in IMAGE_DATASETS:
             out.append(f"config key '{key}.data.name': {arch} needs an image data set ({', '.join(IMAGE_DATASETS)}), got {data['name']!r}")
+        if arch == "cnn":
+            out += _cnn_errors(key, spec["cnn"], data["name"])
         if data["name"] == "text_file" and not data["path"]:
             out.append(f"config key '{key}.data.path': data set text_file needs a path to a UTF-8 text file")
         tr = spec["transformer"]
@@ -129,6 +132,21 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
         t = spec["train"]
         if t["schedule"] == "warmup_cosine" and t["warmup_steps"] >= t["steps"]:
             out.append(f"config key '{key}.train.warmup_steps': {t['warmup_steps']} must be below steps {t['steps']}")
+    return out
+
+
+def _cnn_errors(key: str, cnn: Mapping[str, Any], dataset: str) -> list[str]:
+    """The cnn's kernel must be odd ('same' padding) and its pooling must leave a feature map."""
+    from .architecture import IMAGE_SHAPES, cnn_feature_side
+
+    out = []
+    if cnn["kernel_size"] % 2 == 0:
+        out.append(f"config key '{key}.cnn.kernel_size': must be odd ('same' padding), got {cnn['kernel_size']}")
+    if dataset in IMAGE_SHAPES:
+        side = IMAGE_SHAPES[dataset][0]
+        if cnn_feature_side(side, len(cnn["channels"])) < 1:
+            out.append(f"config key '{key}.cnn.channels': {len(cnn['channels'])} blocks, each halving the side, "
+                       f"shrink the {side}x{side} images of {dataset} to nothing")
     return out
 
 
@@ -161,7 +179,7 @@ def iter_schema_keys(schema: Mapping[str, Any], prefix: str = "") -> Iterator[tu
 
 # ----------------------------------------------------------------------------- typed views
 TEXT_DATASETS = ("pydoc", "tiny_shakespeare", "text_file")
-IMAGE_DATASETS = ("digits", "mnist")
+IMAGE_DATASETS = ("digits", "mnist", "cifar10")
 
 
 @dataclass(frozen=True)
@@ -184,6 +202,13 @@ class TransformerConfig:
     tie_weights: bool = True
     patch_size: int = 2
     split_heads: bool = False
+
+
+@dataclass(frozen=True)
+class CNNConfig:
+    channels: tuple[int, ...] = (16, 32)
+    kernel_size: int = 3
+    fc_hidden: tuple[int, ...] = (120,)
 
 
 @dataclass(frozen=True)
@@ -213,6 +238,21 @@ class SnapshotConfig:
 
 
 @dataclass(frozen=True)
+class DynamicsConfig:
+    windows: int = 0
+    gap: int = 5
+    probe_batches: int = 16
+    matrices: tuple[str, ...] = ("*",)
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    start_step: int = 0
+    matrices: tuple[str, ...] = ()
+    top_k: int = 8
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """Everything needed to train one model: architecture, data, optimiser, snapshot schedule."""
 
@@ -220,12 +260,15 @@ class ModelConfig:
     architecture: str = "mlp"
     hidden: tuple[int, ...] = (256, 256)
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
+    cnn: CNNConfig = field(default_factory=CNNConfig)
     activation: str = "relu"
     init: str = "normal_fan_in"
     bias: bool = True
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     snapshots: SnapshotConfig = field(default_factory=SnapshotConfig)
+    dynamics: DynamicsConfig = field(default_factory=DynamicsConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
 
     @classmethod
     def from_dict(cls, name: str, spec: Mapping[str, Any]) -> ModelConfig:
@@ -236,12 +279,16 @@ class ModelConfig:
             architecture=spec["architecture"],
             hidden=tuple(spec["hidden"]),
             transformer=TransformerConfig(**spec["transformer"]),
+            cnn=CNNConfig(channels=tuple(spec["cnn"]["channels"]), kernel_size=spec["cnn"]["kernel_size"],
+                          fc_hidden=tuple(spec["cnn"]["fc_hidden"])),
             activation=spec["activation"],
             init=spec["init"],
             bias=spec["bias"],
             data=DataConfig(**spec["data"]),
             train=TrainConfig(**spec["train"]),
             snapshots=SnapshotConfig(**spec["snapshots"]),
+            dynamics=DynamicsConfig(**{**spec["dynamics"], "matrices": tuple(spec["dynamics"]["matrices"])}),
+            tracking=TrackingConfig(**{**spec["tracking"], "matrices": tuple(spec["tracking"]["matrices"])}),
         )
 
     def to_json(self) -> str:

@@ -1,4 +1,5 @@
-"""PyTorch models and their construction from a config.
+"""PyTorch models and their construction from a config (MLP here; GPT and ViT in
+:mod:`sgdspectra.transformer`; the CNN in :mod:`sgdspectra.cnn`).
 
 Every model exposes ``weight_matrices()`` yielding ``(name, kind, 2-D tensor)`` with the names
 and kinds of :func:`sgdspectra.architecture.matrix_layout`.
@@ -13,10 +14,11 @@ import torch
 from torch import nn
 
 from .architecture import IMAGE_SHAPES
+from .cnn import CNN
 from .config import ModelConfig
 from .transformer import GPT, ViT
 
-__all__ = ["MLP", "build_model"]
+__all__ = ["CNN", "MLP", "build_model"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 
@@ -78,6 +80,10 @@ def build_model(cfg: ModelConfig, seed: int, vocab_size: int | None = None) -> n
             side, channels, n_classes = IMAGE_SHAPES[cfg.data.name]
             return ViT(side, channels, tr.patch_size, n_classes, tr.n_layer, tr.n_head, tr.n_embd,
                        tr.mlp_ratio, tr.dropout, cfg.bias, tr.split_heads)
+        if cfg.architecture == "cnn":
+            side, channels, n_classes = IMAGE_SHAPES[cfg.data.name]
+            c = cfg.cnn
+            return CNN(side, channels, n_classes, c.channels, c.kernel_size, c.fc_hidden, cfg.bias, cfg.init)
         raise ValueError(f"unknown architecture {cfg.architecture!r}")
     finally:
         torch.random.set_rng_state(gen_state)

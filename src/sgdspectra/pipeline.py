@@ -58,12 +58,16 @@ def download_data(dataset: str, data_dir: str | Path, marker: str | Path) -> Non
         from .mnist import load_mnist
 
         load_mnist(data_dir, download=True)
+    elif dataset == "cifar10":
+        from .cifar import load_cifar10
+
+        load_cifar10(data_dir, download=True)
     elif dataset == "tiny_shakespeare":
         from .text import load_corpus
 
         load_corpus("tiny_shakespeare", data_dir=data_dir)
     else:
-        raise ValueError(f"{dataset!r} is not a downloadable data set (mnist, tiny_shakespeare)")
+        raise ValueError(f"{dataset!r} is not a downloadable data set (mnist, cifar10, tiny_shakespeare)")
     write_text(f"{dataset}: all files present with their pinned SHA-256\n", marker)
 
 
@@ -226,6 +230,85 @@ def plot_figure(
         fig = plotting.plot_repulsion(pd.read_csv(options["repulsion_path"]))
     elif figure == "evolution":
         fig = plotting.plot_kind_evolution(ds, **options)
+    else:
+        raise ValueError(f"unknown figure {figure!r}")
+    plotting.save_figure(fig, png, pdf)
+
+
+# ------------------------------------------------------------------------ dynamics and forecasts
+def analyse_dynamics(run_path: str | Path, model: str, seed: int, calibration_csv: str | Path,
+                     regression_csv: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rule ``analyse_dynamics``: per-window calibration and the term-by-term increment regression."""
+    from .dynamics_fit import calibrate_windows, has_dynamics, increment_regression
+
+    ds = read_run(run_path)
+    if not has_dynamics(ds):
+        raise ValueError(f"{run_path} holds no dynamics measurements: set models.{model}.dynamics.windows > 0")
+    cal = calibrate_windows(ds, model, seed)
+    reg = increment_regression(ds, model, seed)
+    write_csv(cal, calibration_csv)
+    write_csv(reg, regression_csv)
+    return cal, reg
+
+
+def forecast_spectra(run_path: str | Path, model: str, seed: int, settings: Mapping[str, Any],
+                     output: str | Path, scores_csv: str | Path, calibration_csv: str | Path) -> pd.DataFrame:
+    """Rule ``forecast_spectra``: every forecaster from t0 to each later snapshot, with scores."""
+    from .forecast import ForecastSettings, forecast_run
+    from .io import write_dataset
+    from .provenance import provenance_attrs
+
+    ds = read_run(run_path)
+    fc, scores, cal = forecast_run(ds, ForecastSettings(**settings), model, seed)
+    fc.attrs.update(provenance_attrs(config=dict(settings), seed=seed, source_run=str(run_path),
+                                     title=f"sgdspectra forecasts {model} seed {seed}"))
+    write_dataset(fc, output)
+    write_csv(scores, scores_csv)
+    write_csv(cal, calibration_csv)
+    return scores
+
+
+def make_dynamics_tables(calibration_paths: Sequence[str | Path], regression_paths: Sequence[str | Path],
+                         outputs: Mapping[str, str | Path]) -> None:
+    """Rule ``make_table_dynamics``: calibration per window and the term-by-term regression, all runs."""
+    from .tables import write_table
+
+    cal = pd.concat([pd.read_csv(p) for p in calibration_paths], ignore_index=True)
+    reg = pd.concat([pd.read_csv(p) for p in regression_paths], ignore_index=True)
+    write_table(cal, outputs["calibration_csv"], outputs["calibration_md"],
+                title="SDE calibration per matrix and measurement window (s from the gradient noise and from the "
+                      "increments, confinement kappa, multiplicative noise s_i ~ s0 + s1 lambda_i)")
+    write_table(reg, outputs["regression_csv"], outputs["regression_md"],
+                title="Term-by-term regression of the singular-value increments on the sigma-SDE's drift terms "
+                      "(theory: every coefficient 1, diffusion ratio 1)")
+
+
+def make_table_forecast_skill(score_paths: Sequence[str | Path], csv: str | Path, md: str | Path) -> pd.DataFrame:
+    """Rule ``make_table_forecast_skill``: skill per model, matrix and forecaster."""
+    from .forecast import skill_table
+    from .tables import write_table
+
+    scores = pd.concat([pd.read_csv(p) for p in score_paths], ignore_index=True)
+    table = skill_table(scores)
+    write_table(table, csv, md, title="Forecast skill (1 - error / error of the frozen spectrum; > 0 beats it), "
+                                      "mean over seeds, at the last snapshot and averaged over horizons")
+    return table
+
+
+def plot_forecast(figure: str, png: str | Path, pdf: str | Path, *, forecast_path: str | Path | None = None,
+                  scores_path: str | Path | None = None, run_path: str | Path | None = None,
+                  regression_path: str | Path | None = None, top_k: int = 8) -> None:
+    """Rules ``plot_forecast_*`` and ``plot_dynamics_*``: one figure from stored products."""
+    from . import plotting
+
+    if figure == "forecast_top":
+        fig = plotting.plot_forecast_top(read_dataset(forecast_path), top_k=top_k)
+    elif figure == "forecast_skill":
+        fig = plotting.plot_forecast_skill(pd.read_csv(scores_path))
+    elif figure == "dynamics_terms":
+        fig = plotting.plot_dynamics_terms(read_run(run_path))
+    elif figure == "increment_regression":
+        fig = plotting.plot_increment_regression(pd.read_csv(regression_path))
     else:
         raise ValueError(f"unknown figure {figure!r}")
     plotting.save_figure(fig, png, pdf)

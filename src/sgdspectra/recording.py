@@ -18,35 +18,19 @@ log = logging.getLogger(__name__)
 __all__ = ["SpectrumRecorder", "analysed_matrices"]
 
 
-def _grad_view(w: torch.Tensor) -> torch.Tensor | None:
-    """The gradient entries of an analysed matrix (a parameter or a view of one, e.g. W_Q)."""
-    base = w._base if w._base is not None else w
-    if base.grad is None:
-        return None
-    if w._base is None:
-        return base.grad
-    return base.grad.as_strided(w.size(), w.stride(), w.storage_offset())
-
-
 def gradient_noise(trainer: Trainer, n_batches: int, seed: int) -> tuple[dict[str, float], dict[str, float]]:
     """Per analysed matrix: D = (variance across ``n_batches`` probe minibatches of the gradient) / 2,
     averaged over entries, and the norm of the mean gradient. Since a minibatch gradient has
     per-entry variance σ_g²/B, D estimates σ_g²/(2B) (SCIENCE.md §2). The probe batches come from
     their own generator and the gradients are cleared afterwards: training is not disturbed."""
+    from .dynamics import probe_gradients
+
     if n_batches < 2:
         return {}, {}
-    rng = np.random.default_rng(seed)
-    model = trainer.model
     grads: dict[str, list[np.ndarray]] = {}
-    for _ in range(n_batches):
-        model.zero_grad(set_to_none=True)
-        x, y = trainer.task.probe_batch(rng)
-        trainer.task.loss(model, x, y).backward()
-        for name, _, w in analysed_matrices(model):
-            g = _grad_view(w)
-            if g is not None:
-                grads.setdefault(name, []).append(g.detach().double().cpu().numpy().copy())
-    model.zero_grad(set_to_none=True)
+    for batch in probe_gradients(trainer, n_batches, np.random.default_rng(seed)):
+        for name, g in batch.items():
+            grads.setdefault(name, []).append(g)
     noise, norm = {}, {}
     for name, gs in grads.items():
         stack = np.stack(gs)  # (n_batches, m, n)

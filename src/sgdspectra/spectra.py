@@ -55,6 +55,12 @@ def singular_values_with_driver(
 ) -> tuple[np.ndarray, str]:
     """Singular values (float64, descending) and the name of the routine that computed them."""
     w = _as_float64_tensor(weight, name, step)
+    # Singular values do not depend on orientation (CASE 6). LAPACK is column-major, and a
+    # row-major (out, in) weight with out < in reaches it as a wide matrix, whose bidiagonal
+    # reduction is about 1.5x slower than that of the tall transpose (measured: 38 ms against
+    # 26 ms for 512 x 784 in float64 on 2 threads); the transpose is a view, not a copy.
+    if w.shape[0] < w.shape[1]:
+        w = w.mT
     try:
         values = torch.linalg.svdvals(w).cpu().numpy()
         driver = f"torch.linalg.svdvals({w.device.type})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import xarray as xr
 from torch import nn
 
@@ -60,12 +61,14 @@ def train_and_record(cfg: ModelConfig, seed: int, output: str | Path | None = No
     steps = snapshot_steps(cfg.train.steps, cfg.snapshots.log_points, cfg.snapshots.log_until, cfg.snapshots.every)
     recorder = SpectrumRecorder(steps, cfg.snapshots.noise_batches, noise_seed=derive_seeds(seed)[1] + 1)
     progress = ProgressLogger(cfg.train.steps, cfg.train.log_every_s, label=f"{cfg.name} seed {seed}")
-    callbacks = [recorder, progress]
+    extras = measurement_callbacks(cfg, seed, steps)
+    callbacks = [recorder, *extras.values(), progress]
     checkpointer = None
     if output is not None and cfg.train.checkpoint_every > 0:
         from .checkpoint import Checkpointer, checkpoint_path
 
-        checkpointer = Checkpointer(checkpoint_path(output), cfg.train.checkpoint_every, recorder, cfg.to_json() + str(seed))
+        checkpointer = Checkpointer(checkpoint_path(output), cfg.train.checkpoint_every, recorder,
+                                    cfg.to_json() + str(seed), extras)
         callbacks.append(checkpointer)
     trainer = Trainer(model, task, cfg.train, device=device, callbacks=callbacks)
     start = checkpointer.restore(trainer) if checkpointer is not None else 0
@@ -82,6 +85,7 @@ def train_and_record(cfg: ModelConfig, seed: int, output: str | Path | None = No
         if not recorder.rows:
             raise
     ds = recorder.to_dataset()
+    ds = add_measurements(ds, extras, cfg)
     if start:
         extra["resumed_from_step"] = start
     ds.attrs.update(provenance_attrs(
@@ -93,6 +97,41 @@ def train_and_record(cfg: ModelConfig, seed: int, output: str | Path | None = No
     if output is not None:
         write_dataset(ds, output)
     return ds
+
+
+def measurement_callbacks(cfg: ModelConfig, seed: int, snapshot_steps: np.ndarray) -> dict:
+    """The optional dynamics recorder and first-order tracker of ``cfg`` (keyed for checkpoints)."""
+    from .dynamics import DynamicsRecorder, dynamics_anchors
+    from .tracker import SingularTracker, forecast_start
+
+    out: dict = {}
+    dyn = cfg.dynamics
+    anchors = dynamics_anchors(cfg.train.steps, dyn.windows, dyn.gap)
+    if anchors.size:
+        out["dynamics"] = DynamicsRecorder(anchors, dyn.gap, dyn.matrices, dyn.probe_batches,
+                                           seed=derive_seeds(seed)[1] + 2)
+    if cfg.tracking.matrices:
+        t0 = forecast_start(snapshot_steps, cfg.tracking.start_step)
+        out["tracker"] = SingularTracker(t0, snapshot_steps, cfg.tracking.matrices, cfg.tracking.top_k)
+    return out
+
+
+def add_measurements(ds: xr.Dataset, extras: dict, cfg: ModelConfig) -> xr.Dataset:
+    """Merge the dynamics measurements and the tracker's record into the run Dataset."""
+    names = [str(n) for n in ds["matrix"].values]
+    k_max = ds.sizes["k"]
+    new: dict = {}
+    if "dynamics" in extras:
+        new.update(extras["dynamics"].to_variables(names, k_max))
+        ds.attrs.update(dynamics_gap=cfg.dynamics.gap, dynamics_probe_batches=cfg.dynamics.probe_batches,
+                        dynamics_weight_decay=cfg.train.weight_decay, dynamics_momentum=cfg.train.momentum)
+    if "tracker" in extras:
+        new.update(extras["tracker"].to_variables(ds["step"].values, names, k_max))
+        ds.attrs.update(tracking_start_step=extras["tracker"].start, tracking_top_k=cfg.tracking.top_k)
+    if not new:
+        return ds
+    coords = {k: new.pop(k) for k in ("dyn_step",) if k in new}
+    return ds.assign_coords(coords).assign(new)
 
 
 def save_state_dict(model: nn.Module, path: str | Path) -> None:

@@ -27,7 +27,7 @@ wildcard_constraints:
     matrix=r"[A-Za-z0-9_.\-]+",
     figure="|".join(FIGURES),
     level="matrix_ou|eigen",
-    dataset="mnist|tiny_shakespeare",
+    dataset="mnist|cifar10|tiny_shakespeare",
     datadir="|".join(sorted({re.escape(m["data"]["dir"]) for m in config["models"].values()})),
     case="wishart|vector",
     kind=r"[a-z_]+",
@@ -44,7 +44,7 @@ def model_matrices(model):
     return [name for name, _ in matrix_layout(spec)]
 
 
-DOWNLOADED = ("mnist", "tiny_shakespeare")
+DOWNLOADED = ("mnist", "cifar10", "tiny_shakespeare")
 
 
 def data_inputs(wildcards):
@@ -170,4 +170,46 @@ def all_targets():
     if config["sweep"]["enabled"]:
         check += ["results/figures/temperature_sweep.png", "results/figures/temperature_sweep.pdf",
                   "results/tables/temperature_sweep_slopes.md"]
-    return figures + tables + check
+    return figures + tables + check + forecast_targets()
+
+
+def dynamics_models():
+    """Models whose training measures the SDE's terms (models.<name>.dynamics.windows > 0)."""
+    return [m for m in MODELS if config["models"][m]["dynamics"]["windows"] > 0]
+
+
+def forecast_models():
+    """Models with tracked matrices, hence forecasts (models.<name>.tracking.matrices)."""
+    return [m for m in MODELS if config["models"][m]["tracking"]["matrices"]]
+
+
+def forecast_params(wildcards):
+    """The forecast settings one forecast_spectra job uses (not the figure switch)."""
+    return {k: config["forecast"][k] for k in ("n_replicas", "sde_steps", "calibration_windows", "seed")}
+
+
+def forecast_score_files(wildcards):
+    return expand("results/forecasts/{model}/seed{seed}_scores.csv", model=forecast_models(), seed=SEEDS)
+
+
+def dynamics_calibration_files(wildcards):
+    return expand("results/dynamics/{model}/seed{seed}_calibration.csv", model=dynamics_models(), seed=SEEDS)
+
+
+def dynamics_regression_files(wildcards):
+    return expand("results/dynamics/{model}/seed{seed}_regression.csv", model=dynamics_models(), seed=SEEDS)
+
+
+def forecast_targets():
+    """Forecast and dynamics figures (first seed unless forecast.all_seeds) and their tables."""
+    seeds = SEEDS if config["forecast"]["all_seeds"] else SEEDS[:1]
+    out = []
+    for name, models in (("forecast_top", forecast_models()), ("forecast_skill", forecast_models()),
+                         ("dynamics_terms", dynamics_models()), ("increment_regression", dynamics_models())):
+        out += expand("results/figures/{name}_{model}_seed{seed}.{ext}", name=name, model=models, seed=seeds,
+                      ext=["png", "pdf"])
+    if forecast_models():
+        out += expand("results/tables/forecast_skill.{ext}", ext=["csv", "md"])
+    if dynamics_models():
+        out += expand("results/tables/{t}.{ext}", t=["sde_calibration", "increment_regression"], ext=["csv", "md"])
+    return out

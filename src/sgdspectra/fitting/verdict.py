@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,10 @@ from sgdspectra.laws import eq13_shape, gamma_exact_shape
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LR_COLUMNS", "VERDICT_COLUMNS", "verdict_markdown", "verdict_table"]
+__all__ = [
+    "LR_COLUMNS", "SUMMARY_MATRIX_COLUMNS", "VERDICT_COLUMNS", "ModelVerdict", "counts_text",
+    "last_step_rows", "model_verdicts", "verdict_markdown", "verdict_table",
+]  # fmt: skip
 
 ID_COLUMNS = ("model", "seed", "matrix", "kind", "n_rows", "n_cols", "step")
 _KEYS = ["model", "matrix", "step"]
@@ -163,40 +167,82 @@ def _median_ratio(a: pd.Series, b: pd.Series) -> float:
     return float(np.median(ratio)) if ratio.size else math.nan
 
 
+@dataclass(frozen=True)
+class ModelVerdict:
+    """What the verdict table says about one model's matrices at its latest step."""
+
+    model: str
+    step: int
+    n_matrices: int
+    n_seeds: int
+    best_aic: dict[str, int]  # law -> number of matrices where it has the smallest AIC
+    best_ks: dict[str, int]  # law -> number of matrices where it has the smallest KS distance
+    eq13_better: int  # matrices where Eq. 13 has the larger log-likelihood than the exact gamma
+    eq13_compared: int  # matrices where both were fitted
+    shape_ratio_eq13: float  # median fitted / Eq. 13 predicted gamma shape (NaN if none)
+    shape_ratio_exact: float  # median fitted / exact predicted gamma shape (NaN if none)
+    tail_beats_gamma: int  # matrices where the nested LR test prefers the power-law tail
+
+
+def last_step_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a :func:`verdict_table` at each model's latest step."""
+    return table[table["step"] == table.groupby("model")["step"].transform("max")]
+
+
+def model_verdicts(table: pd.DataFrame) -> list[ModelVerdict]:
+    """One :class:`ModelVerdict` per model of a :func:`verdict_table` (read back from CSV or not)."""
+    out = []
+    for model, rows in last_step_rows(table).groupby("model", sort=True):
+        eq = rows["eq13_better_than_exact"].dropna().astype(bool)
+        tail = rows["lr_gamma_powerlaw_tail_vs_gamma"].fillna("").astype(str).str.contains(
+            "prefers gamma_powerlaw_tail", regex=False)
+        out.append(ModelVerdict(
+            model=str(model), step=int(rows["step"].max()), n_matrices=len(rows),
+            n_seeds=int(rows["n_seeds"].max()),
+            best_aic={str(k): int(v) for k, v in rows["best_aic"].value_counts().items()},
+            best_ks={str(k): int(v) for k, v in rows["best_ks"].value_counts().items()},
+            eq13_better=int(eq.sum()), eq13_compared=len(eq),
+            shape_ratio_eq13=_median_ratio(rows["shape_fitted"], rows["shape_eq13_predicted"]),
+            shape_ratio_exact=_median_ratio(rows["shape_fitted"], rows["shape_exact_predicted"]),
+            tail_beats_gamma=int(tail.sum()),
+        ))  # fmt: skip
+    return out
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """``{"gamma": 2, "mp": 1}`` -> ``"gamma (2), mp (1)"``."""
+    return ", ".join(f"{word} ({n})" for word, n in counts.items())
+
+
+#: Columns of the per-matrix summary tables (Markdown here, HTML in :mod:`sgdspectra.report`).
+SUMMARY_MATRIX_COLUMNS: tuple[str, ...] = (
+    "model", "matrix", "step", "n_seeds", "best_aic", "best_ks", "eq13_better_than_exact",
+    "shape_eq13_predicted", "shape_exact_predicted", "shape_fitted", "alpha_tail",
+)  # fmt: skip
+
+
 def verdict_markdown(table: pd.DataFrame) -> str:
     """Markdown summary of a :func:`verdict_table`: counts at each model's last step, then a table.
 
     The counts say, over the matrices of each model at its latest step, which law wins by AIC and
     by KS, how often Eq. 13 beats the exact gamma, the median ratio of fitted to predicted shapes
-    and what the tail tests prefer.
+    and what the tail tests prefer (:func:`model_verdicts`).
     """
     if table.empty:
         return "## Verdict\n\nNo fits.\n"
     parts = ["## Verdict", ""]
-    last = table[table["step"] == table.groupby("model")["step"].transform("max")]
-    for model, rows in last.groupby("model", sort=True):
-        k = len(rows)
-        aic = rows["best_aic"].value_counts().to_dict()
-        ks = rows["best_ks"].value_counts().to_dict()
-        eq = rows["eq13_better_than_exact"].dropna()
-        r13 = _median_ratio(rows["shape_fitted"], rows["shape_eq13_predicted"])
-        rex = _median_ratio(rows["shape_fitted"], rows["shape_exact_predicted"])
-        tail = rows["lr_gamma_powerlaw_tail_vs_gamma"].str.contains(
-            "prefers gamma_powerlaw_tail", regex=False).sum()
+    for v in model_verdicts(table):
         parts += [
-            f"**{model}** (step {int(rows['step'].max())}, {k} matrices, "
-            f"{int(rows['n_seeds'].max())} seed(s)):",
-            f"- best law by AIC: {', '.join(f'{w} ({c})' for w, c in aic.items())}",
-            f"- best law by KS: {', '.join(f'{w} ({c})' for w, c in ks.items())}",
-            f"- Eq. 13 fits better than the exact gamma (log-likelihood) in {int(eq.sum())} of "
-            f"{len(eq)} matrices",
-            f"- fitted gamma shape / predicted: median {r13:.3g} for Eq. 13, {rex:.3g} for the "
-            "exact law",
-            f"- the gamma-with-power-law-tail law beats the pure gamma (nested LR) in {tail} of "
-            f"{k} matrices",
+            f"**{v.model}** (step {v.step}, {v.n_matrices} matrices, {v.n_seeds} seed(s)):",
+            f"- best law by AIC: {counts_text(v.best_aic)}",
+            f"- best law by KS: {counts_text(v.best_ks)}",
+            f"- Eq. 13 fits better than the exact gamma (log-likelihood) in {v.eq13_better} of "
+            f"{v.eq13_compared} matrices",
+            f"- fitted gamma shape / predicted: median {v.shape_ratio_eq13:.3g} for Eq. 13, "
+            f"{v.shape_ratio_exact:.3g} for the exact law",
+            f"- the gamma-with-power-law-tail law beats the pure gamma (nested LR) in "
+            f"{v.tail_beats_gamma} of {v.n_matrices} matrices",
             "",
         ]  # fmt: skip
-    cols = ["model", "matrix", "step", "n_seeds", "best_aic", "best_ks", "eq13_better_than_exact",
-            "shape_eq13_predicted", "shape_exact_predicted", "shape_fitted", "alpha_tail"]
-    parts += [_md_table(last[cols]), ""]
+    parts += [_md_table(last_step_rows(table)[list(SUMMARY_MATRIX_COLUMNS)]), ""]
     return "\n".join(parts)

@@ -7,6 +7,7 @@ Each figure function draws, computes nothing beyond binning, and returns the
 from sgdspectra.plotting.check import plot_stationary_check
 from sgdspectra.plotting.esd import plot_esd_evolution
 from sgdspectra.plotting.fits import plot_stationary_fits
+from sgdspectra.plotting.forecast import plot_dynamics_terms, plot_forecast_skill, plot_forecast_top, plot_increment_regression
 from sgdspectra.plotting.kinds import plot_alpha_spikes, plot_kind_evolution
 from sgdspectra.plotting.levels import plot_sde_levels
 from sgdspectra.plotting.repulsion import plot_repulsion
@@ -19,6 +20,10 @@ from sgdspectra.plotting.training import plot_training_curves
 __all__ = [
     "STYLE",
     "plot_alpha_spikes",
+    "plot_dynamics_terms",
+    "plot_forecast_skill",
+    "plot_forecast_top",
+    "plot_increment_regression",
     "plot_kind_evolution",
     "figure_style",
     "plot_esd_evolution",

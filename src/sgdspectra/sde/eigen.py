@@ -97,6 +97,7 @@ def simulate_singular_values(
     times: ArrayLike,
     n_replicas: int,
     seed: int,
+    drift_offset: ArrayLike | None = None,
 ) -> xr.Dataset:
     """Simulate the ordered singular values of the m x n OU matrix process at the sigma level.
 
@@ -122,6 +123,11 @@ def simulate_singular_values(
         n_replicas: number of replicas.
         seed: replica r uses ``SeedSequence(seed).spawn(n_replicas)[r]``, itself spawned into
             (increments, bridge, start) streams, so chunking does not change results.
+        drift_offset: optional constant drift ``a_i`` added to value i (index order of the sorted,
+            descending ``sigma0``): ``dsigma_i = [a_i - gamma sigma_i + s(...)] dt + sqrt(s) dbeta_i``.
+            This is how a measured gradient drift enters (the calibrated forecast); the scheme's
+            order checks, refinement and implicit fallback (where it is explicit) are unchanged.
+            An exact first step from a degenerate start ignores it for that one step.
 
     Returns:
         Dataset with ``sigma(replica, t, k)`` (descending), ``n_rejected(replica)`` and
@@ -144,6 +150,11 @@ def simulate_singular_values(
     dt = check_positive("dt", dt)
     t = check_times(times)
     n_replicas, seed = check_replicas_and_seed(n_replicas, seed)
+    offset = None
+    if drift_offset is not None:
+        offset = np.asarray(drift_offset, dtype=np.float64).ravel()
+        if offset.shape != (n_v,) or not np.all(np.isfinite(offset)):
+            raise ValueError(f"drift_offset must hold {n_v} finite values, got shape {offset.shape}")
 
     grid = step_grid(t, dt)
     n_steps = grid.h.size
@@ -164,7 +175,7 @@ def simulate_singular_values(
         streams = [[np.random.default_rng(c) for c in ss.spawn(3)] for ss in seqs[sl]]
         n_b = len(streams)
         bridges = [st[1] for st in streams]
-        stepper = SigmaStepper(m, n_v, s, gamma, n_b)
+        stepper = SigmaStepper(m, n_v, s, gamma, n_b, offset)
         x = np.repeat(sig0[None, :], n_b, axis=0)
         z = np.empty((n_b, block, n_v), dtype=np.float64)
         rec = 0
@@ -213,6 +224,7 @@ def simulate_singular_values(
         "max_refinement_depth": int(max_depth),
         "n_implicit": int(n_impl.sum()),
         "start_rule": "exact_matrix_first_step" if degenerate else "as_given",
+        "drift_offset": "none" if offset is None else "per-index constant a_i (see drift_offset)",
         "boundary": "reflecting at 0 (m == n)" if m == n_v else "sigma_n > 0 enforced (m > n)",
         "sde": (
             "dsigma_i = -gamma sigma_i dt + s[(m-n)/(2 sigma_i) + sum_j sigma_i/(sigma_i^2-sigma_j^2)] dt"

@@ -65,16 +65,20 @@ class SigmaStepper:
     ``sigma_n -> |sigma_n|``; the drift and ``V`` are even in ``sigma_n`` so this is exact in law.
     """
 
-    def __init__(self, m: int, n_v: int, s: float, gamma: float, batch: int) -> None:
+    def __init__(self, m: int, n_v: int, s: float, gamma: float, batch: int, offset: FloatArray | None = None) -> None:
         self.m, self.n_v, self.s, self.gamma = m, n_v, s, gamma
+        self.offset = offset  # constant per-index drift a_i (explicit in the implicit fallback too)
         self.sqrt_s = math.sqrt(s)
         self.reflect = m == n_v
         self.work = np.empty((batch, n_v, n_v), dtype=np.float64)
         self.implicit = NearestNeighbourImplicit(m, n_v, s, gamma)
 
     def drift(self, x: FloatArray) -> FloatArray:
-        """Drift of a batch (batch, N)."""
-        return sigma_drift(x, self.m, self.s, self.gamma, self.work)
+        """Drift of a batch (batch, N), plus the constant per-index offset when one is set."""
+        b = sigma_drift(x, self.m, self.s, self.gamma, self.work)
+        if self.offset is not None:
+            b += self.offset
+        return b
 
     def propose(self, x: FloatArray, b: FloatArray, h: float, db: FloatArray) -> FloatArray:
         """Explicit Euler--Maruyama proposal (reflected at 0 when m == n)."""
