@@ -4,13 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.sgdspectra-installed
 TSTAMP := $(VENV)/.sgdspectra-test-installed
+BSTAMP := $(VENV)/.sgdspectra-bench-installed
 CORES  ?= all
 
-.PHONY: run test report lock clean help
+.PHONY: run test bench bench-quick report lock clean help
 
 help:
 	@echo "make run    - create .venv, install pinned dependencies, run the default workflow"
 	@echo "make test   - create .venv, install pinned dependencies, run the whole test suite"
+	@echo "make bench  - also install benchmarks/requirements.txt, run every benchmark, write benchmarks/RESULTS.md"
+	@echo "make bench-quick - the same with small sizes (checks the scripts; writes a scratch file)"
 	@echo "make clean  - remove results/ and .snakemake/ (keeps .venv)"
 
 $(STAMP): envs/requirements.lock pyproject.toml
@@ -30,6 +33,18 @@ run: $(STAMP)
 
 test: $(TSTAMP)
 	$(BIN)/python -m pytest
+
+# Benchmark-only dependencies (powerlaw, weightwatcher): constrained by the lock, so that no
+# locked package (torch in particular) changes.
+$(BSTAMP): $(STAMP) benchmarks/requirements.txt envs/requirements.lock
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt -c envs/requirements.lock
+	touch $(BSTAMP)
+
+bench: $(BSTAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+bench-quick: $(BSTAMP)
+	$(BIN)/python benchmarks/run_all.py --quick
 
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | sed 's/+cpu$$//' > envs/requirements.lock.new

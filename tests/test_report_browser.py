@@ -43,20 +43,24 @@ def _unavailable(reason: str) -> NoReturn:
 
 
 def _install_chromium() -> str:
-    """Install Debian's ``chromium`` with apt-get (as root, or with password-less sudo)."""
+    """Install Debian's ``chromium`` with apt-get (as root, or with password-less sudo); return
+    what went wrong, or "" on success."""
     if shutil.which("apt-get") is None:
         return "apt-get is not available"
-    prefix: list[str] = []
+    prefix = ["env", "DEBIAN_FRONTEND=noninteractive"]
     if os.geteuid() != 0:
-        if shutil.which("sudo") is None or subprocess.run(["sudo", "-n", "true"], capture_output=True).returncode:
+        sudo = shutil.which("sudo")
+        if sudo is None or subprocess.run([sudo, "-n", "true"], capture_output=True).returncode != 0:
             return "installing it needs root (or password-less sudo)"
-        prefix = ["sudo", "-n"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        prefix = [sudo, "-n", *prefix]
     install = [*prefix, "apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-    proc = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
-    if proc.returncode != 0:  # stale or missing package lists on a fresh machine
-        subprocess.run([*prefix, "apt-get", "update"], capture_output=True, text=True, env=env, timeout=600)
-        proc = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
+    try:
+        proc = subprocess.run(install, capture_output=True, text=True, timeout=900)
+        if proc.returncode != 0:  # stale or missing package lists on a fresh machine
+            subprocess.run([*prefix, "apt-get", "update"], capture_output=True, text=True, timeout=600)
+            proc = subprocess.run(install, capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired as err:
+        return f"{' '.join(err.cmd)} timed out after {err.timeout:.0f} s"
     if proc.returncode != 0:
         return f"apt-get install chromium failed ({proc.returncode}): {(proc.stderr or proc.stdout)[-500:]}"
     return ""
@@ -175,7 +179,9 @@ CLICK_THROUGH = r"""
   window.addEventListener("load", function () {
     const images = Object.keys(results).filter((p) => results[p].mime_type.startsWith("image/"));
     let pending = images.length;
-    const next = () => { if (--pending === 0) waitFor(() => document.querySelector("#app a"), clickThrough, "the app"); };
+    const next = function () {
+      if (--pending === 0) waitFor(() => document.querySelector("#app a"), clickThrough, "the app");
+    };
     if (!pending) { pending = 1; next(); }
     images.forEach(function (p) {
       const img = new Image();

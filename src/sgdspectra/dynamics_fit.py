@@ -7,10 +7,11 @@ Inputs are the variables written by :class:`sgdspectra.dynamics.DynamicsRecorder
 
     Delta sigma_i = b_grad X_grad + b_mp X_mp + b_rep X_rep + noise,   Var(noise) = s eta gap
 
-with ``X_term = eta gap (term_i(k) + term_i(k + gap)) / 2`` (trapezoid) and the theory's
-coefficients ``b = 1``. Rows are standardised by the predicted noise standard deviation
+with ``X_term = eta gap term_i(k)`` (the Ito left point: the terms at the window's start do not
+depend on the window's noise) and the theory's coefficients ``b = 1``. Rows are standardised by the predicted noise standard deviation
 ``sqrt(s eta gap)`` (weighted least squares), so the residual variance is the ratio of observed
-to predicted diffusion (theory: 1). The ``mp`` term is absent for square matrices. ``r2`` is the
+to predicted diffusion (theory: 1). Values too close to a neighbour for the window to resolve
+(:meth:`Window.linear`) are excluded and counted. The ``mp`` term is absent for square matrices. ``r2`` is the
 uncentred R^2 of the standardised fit.
 
 **Calibration per window.** ``s_D = 2 eta D`` from the probe minibatches (SE from the jackknife
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 __all__ = ["Window", "calibrate_windows", "increment_regression", "linear_fit", "windows"]
 
 TERMS: tuple[str, ...] = ("gradient", "mp", "repulsion")
+#: A value enters the regression when its nearest gap is at least this many noise/drift displacements.
+LINEAR_GAPS: float = 4.0
 Z95 = 1.959963984540054
 
 
@@ -54,14 +57,31 @@ class Window:
     s_se: float
     sigma_a: np.ndarray
     sigma_b: np.ndarray
-    terms: dict[str, np.ndarray]  # trapezoid average of each drift term per unit time
+    terms: dict[str, np.ndarray]  # each drift term per unit time at the window's start k
     grad_a: np.ndarray  # g~ = -(drift_gradient) at k
+    grad_b: np.ndarray  # g~ at k + gap
     mode_d_a: np.ndarray
     shape: tuple[int, int]
 
     @property
     def dt(self) -> float:
         return self.eta * self.gap
+
+    def linear(self) -> np.ndarray:
+        """Values in the regime of the left-point expansion: the nearest-neighbour gap (for the
+        smallest value, its distance to 0) is at least :data:`LINEAR_GAPS` times both the noise
+        sqrt(s dt) and the predicted displacement dt |drift|. Closer values move nonlinearly within
+        the window (their repulsion changes faster than the window resolves) and are excluded."""
+        sig = self.sigma_a
+        near = np.full(sig.size, np.inf)
+        if sig.size > 1:
+            gaps = np.abs(np.diff(sig))
+            near[:-1] = gaps
+            near[1:] = np.minimum(near[1:], gaps)
+        near[-1] = min(near[-1], abs(sig[-1]))
+        drift = np.abs(sum(self.terms[t] for t in TERMS))
+        scale = np.maximum(np.sqrt(max(self.s, 0.0) * self.dt), self.dt * drift)
+        return np.isfinite(drift) & (near >= LINEAR_GAPS * scale)
 
 
 def has_dynamics(ds: xr.Dataset) -> bool:
@@ -87,12 +107,12 @@ def windows(ds: xr.Dataset, matrix: str) -> Iterator[Window]:
         sig_b = sub["dyn_sigma"].values[b, :r]
         if not (np.all(np.isfinite(sig_a)) and np.all(np.isfinite(sig_b))):
             continue
-        terms = {t: 0.5 * (sub[f"drift_{t}"].values[a, :r] + sub[f"drift_{t}"].values[b, :r]) for t in TERMS}
-        s_a, s_b = float(sub["s_noise"].values[a]), float(sub["s_noise"].values[b])
+        terms = {t: sub[f"drift_{t}"].values[a, :r] for t in TERMS}
         eta = float(sub["eta_effective"].values[a])
         d_se = float(sub["dyn_noise_D_se"].values[a])
-        yield Window(matrix, int(anchor), int(steps[b] - anchor), eta, 0.5 * (s_a + s_b), 2.0 * eta * d_se,
-                     sig_a, sig_b, terms, -sub["drift_gradient"].values[a, :r], sub["mode_noise_D"].values[a, :r], shape)
+        yield Window(matrix, int(anchor), int(steps[b] - anchor), eta, float(sub["s_noise"].values[a]), 2.0 * eta * d_se,
+                     sig_a, sig_b, terms, -sub["drift_gradient"].values[a, :r], -sub["drift_gradient"].values[b, :r],
+                     sub["mode_noise_D"].values[a, :r], shape)
 
 
 def _design(ws: list[Window]) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -105,7 +125,7 @@ def _design(ws: list[Window]) -> tuple[np.ndarray, np.ndarray, list[str]]:
             continue
         x = np.column_stack([w.dt * w.terms[t] for t in use]) / sd
         y = (w.sigma_b - w.sigma_a) / sd
-        ok = np.all(np.isfinite(x), axis=1) & np.isfinite(y)
+        ok = np.all(np.isfinite(x), axis=1) & np.isfinite(y) & w.linear()
         xs.append(x[ok])
         ys.append(y[ok])
     if not xs:
@@ -129,6 +149,7 @@ def increment_regression(ds: xr.Dataset, model: str = "", seed: int = 0) -> pd.D
                        phase=phase, n_windows=len(sel))
             x, y, use = _design(sel)
             row["n_obs"] = int(y.size)
+            row["n_excluded"] = int(sum(w.sigma_a.size for w in sel) - y.size)
             for t in TERMS:
                 row.update({f"b_{t}": np.nan, f"b_{t}_lo": np.nan, f"b_{t}_hi": np.nan, f"b_{t}_se": np.nan})
             row.update(r2=np.nan, diffusion_ratio=np.nan, status="ok", message="")
@@ -173,15 +194,17 @@ def linear_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float
 def calibrate_window(w: Window) -> dict:
     """Calibration of one window (see the module docstring)."""
     pred = w.dt * sum(w.terms[t] for t in TERMS)
+    lin = w.linear()
     resid = (w.sigma_b - w.sigma_a) - pred
-    resid = resid[np.isfinite(resid)]
+    resid = resid[np.isfinite(resid) & lin]
     r2 = resid**2 / w.dt
     kappa, kappa_se, c, c_se = linear_fit(w.sigma_a, w.grad_a)
     s_i = 2.0 * w.eta * w.mode_d_a
     s1, s1_se, s0, s0_se = linear_fit(w.sigma_a**2, s_i)
     mean_lam = float(np.mean(w.sigma_a**2))
     return dict(
-        matrix=w.matrix, step=w.anchor, gap=w.gap, eta=w.eta, s_D=w.s, s_D_se=w.s_se,
+        matrix=w.matrix, step=w.anchor, gap=w.gap, eta=w.eta, n_values=int(w.sigma_a.size),
+        n_nonlinear=int((~lin).sum()), s_D=w.s, s_D_se=w.s_se,
         s_increments=float(r2.mean()) if r2.size else np.nan,
         s_increments_se=float(r2.std(ddof=1) / np.sqrt(r2.size)) if r2.size > 1 else np.nan,
         kappa=kappa, kappa_se=kappa_se, intercept=c, intercept_se=c_se,

@@ -84,10 +84,8 @@ def calibrate_at(ds: xr.Dataset, matrix: str, t0: int, n_windows: int) -> dict:
     if kappa < 0:
         status, message = "kappa_clamped", f"fitted confinement {kappa:.3g} < 0 set to 0"
         kappa = 0.0
-    last = use[-1]
-    # the latest measurement is at the window's end; its gradient term is the trapezoid's other half
-    g_end = 2.0 * (-last.terms["gradient"]) - last.grad_a
-    offset = kappa * last.sigma_b - g_end
+    last = use[-1]  # its end, k + gap <= t0, is the latest measurement
+    offset = kappa * last.sigma_b - last.grad_b
     return dict(status=status, message=message, s=s, kappa=kappa, offset=offset,
                 calib_step=last.anchor + last.gap, n_windows=len(use))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,9 +30,9 @@ from sgdspectra.tables import format_number
 
 log = logging.getLogger(__name__)
 
-__all__ = ["verdict_summary_html", "write_verdict_summary"]
+__all__ = ["SUMMARY_ID", "verdict_summary_html", "write_verdict_summary"]
 
-#: Element ids the report test (and a reader's browser search) can rely on.
+#: Id of the summary's element (the report test finds the summary by it).
 SUMMARY_ID = "sgdspectra-verdict"
 
 #: Styles scoped to the summary's own element (the fragment is embedded in the report's page).
@@ -44,7 +45,7 @@ def _esc(value: object) -> str:
 
 
 def _ratio(x: float) -> str:
-    return "n/a" if x != x else f"{x:.3g}"
+    return "n/a" if math.isnan(x) else f"{x:.3g}"
 
 
 def _matrix_table(rows: pd.DataFrame) -> str:
@@ -86,7 +87,7 @@ def verdict_summary_html(table: pd.DataFrame) -> str:
             f"power-law tail beats the gamma in {v.tail_beats_gamma} of {v.n_matrices}.</p>"
         )  # fmt: skip
     parts += [
-        "<details><summary>Per matrix, at the last step (averaged over seeds)</summary>",
+        "<details><summary>Per matrix, at the last step (aggregated over seeds)</summary>",
         _matrix_table(last_step_rows(table).sort_values("model", kind="stable")),  # models as above
         "</details>",
         "</div>",

@@ -42,6 +42,7 @@ rule plot_forecast_top:
             "results/figures/forecast_top_{model}_seed{seed}.png",
             caption="../report/forecast_top.rst",
             category="forecasts",
+            subcategory="figures",
             labels={"figure": "forecast of the top singular values", "model": "{model}", "seed": "{seed}"},
         ),
         pdf="results/figures/forecast_top_{model}_seed{seed}.pdf",
@@ -63,6 +64,7 @@ rule plot_forecast_skill:
             "results/figures/forecast_skill_{model}_seed{seed}.png",
             caption="../report/forecast_skill.rst",
             category="forecasts",
+            subcategory="figures",
             labels={"figure": "forecast error and skill", "model": "{model}", "seed": "{seed}"},
         ),
         pdf="results/figures/forecast_skill_{model}_seed{seed}.pdf",
@@ -82,6 +84,7 @@ rule plot_dynamics_terms:
             "results/figures/dynamics_terms_{model}_seed{seed}.png",
             caption="../report/dynamics_terms.rst",
             category="SDE",
+            subcategory="figures",
             labels={"figure": "dynamics terms", "model": "{model}", "seed": "{seed}"},
         ),
         pdf="results/figures/dynamics_terms_{model}_seed{seed}.pdf",
@@ -101,6 +104,7 @@ rule plot_increment_regression:
             "results/figures/increment_regression_{model}_seed{seed}.png",
             caption="../report/increment_regression.rst",
             category="SDE",
+            subcategory="figures",
             labels={"figure": "term-by-term regression", "model": "{model}", "seed": "{seed}"},
         ),
         pdf="results/figures/increment_regression_{model}_seed{seed}.pdf",
@@ -116,7 +120,13 @@ rule make_table_forecast_skill:
     input:
         scores=forecast_score_files,
     output:
-        csv="results/tables/forecast_skill.csv",
+        csv=report(
+            "results/tables/forecast_skill.csv",
+            caption="../report/table_forecast_skill.rst",
+            category="forecasts",
+            subcategory="tables",
+            labels={"table": "forecast skill"},
+        ),
         md="results/tables/forecast_skill.md",
     log:
         "results/logs/make_table_forecast_skill.log",
@@ -131,9 +141,21 @@ rule make_table_dynamics:
         calibration=dynamics_calibration_files,
         regression=dynamics_regression_files,
     output:
-        calibration_csv="results/tables/sde_calibration.csv",
+        calibration_csv=report(
+            "results/tables/sde_calibration.csv",
+            caption="../report/table_sde_calibration.rst",
+            category="SDE",
+            subcategory="tables",
+            labels={"table": "SDE calibration"},
+        ),
         calibration_md="results/tables/sde_calibration.md",
-        regression_csv="results/tables/increment_regression.csv",
+        regression_csv=report(
+            "results/tables/increment_regression.csv",
+            caption="../report/table_increment_regression.rst",
+            category="SDE",
+            subcategory="tables",
+            labels={"table": "increment regression"},
+        ),
         regression_md="results/tables/increment_regression.md",
     log:
         "results/logs/make_table_dynamics.log",
