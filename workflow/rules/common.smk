@@ -183,6 +183,11 @@ def forecast_models():
     return [m for m in MODELS if config["models"][m]["tracking"]["matrices"]]
 
 
+def tracking_top_k(wildcards):
+    """Number of largest values drawn in a model's forecast figure (its tracking.top_k)."""
+    return config["models"][wildcards.model]["tracking"]["top_k"]
+
+
 def forecast_params(wildcards):
     """The forecast settings one forecast_spectra job uses (not the figure switch)."""
     return {k: config["forecast"][k] for k in ("n_replicas", "sde_steps", "calibration_windows", "seed")}

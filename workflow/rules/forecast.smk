@@ -47,7 +47,7 @@ rule plot_forecast_top:
         ),
         pdf="results/figures/forecast_top_{model}_seed{seed}.pdf",
     params:
-        top_k=config["figures"]["top_k"],
+        top_k=tracking_top_k,
     log:
         "results/logs/plot_forecast_top/{model}_seed{seed}.log",
     conda:
