@@ -96,3 +96,28 @@ def test_float32_vs_float64_devices_agree():  # CASES 7 (CPU half; GPU half runs
     np.testing.assert_allclose(singular_values(w32), ref, rtol=1e-12)
     if torch.cuda.is_available():  # pragma: no cover - no GPU on CI
         np.testing.assert_allclose(singular_values(w32.cuda()), ref, rtol=1e-5)
+
+
+def test_wide_weights_take_the_tall_orientation_with_the_same_values(monkeypatch):
+    """A wide (out < in) weight reaches LAPACK transposed (faster, a view): same values as the
+    reference float64 SVD, also for the ill-conditioned CASES 3 matrix and on the gesvd retry."""
+    rng = np.random.default_rng(3)
+    row = rng.uniform(0.5, 1.5, 13)
+    ill = np.stack([row ** (k + 1) for k in range(16)]).T  # 13 x 16: wide
+    for w in (rng.standard_normal((48, 80)), ill, rng.standard_normal((1, 30))):
+        ref = scipy.linalg.svd(w, compute_uv=False, lapack_driver="gesvd")
+        got, driver = singular_values_with_driver(torch.tensor(w, dtype=torch.float64))
+        assert got.dtype == np.float64 and got.shape == (min(w.shape),) and np.all(np.diff(got) <= 0)
+        np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-13 * ref[0])
+        np.testing.assert_array_equal(got, singular_values(w.T.copy()))  # same call on the tall copy
+        assert driver.startswith("torch.linalg.svdvals")
+    calls = []
+
+    def failing(a, *args, **kwargs):
+        calls.append(tuple(a.shape))
+        raise torch.linalg.LinAlgError("simulated convergence failure")
+
+    monkeypatch.setattr(torch.linalg, "svdvals", failing)
+    values, driver = singular_values_with_driver(ill)
+    assert calls == [(16, 13)] and "gesvd" in driver
+    np.testing.assert_allclose(values, scipy.linalg.svd(ill, compute_uv=False, lapack_driver="gesvd"), rtol=1e-12)
