@@ -142,6 +142,7 @@ def main() -> None:
     n_snap_784 = len(sched)
     budget = (TARGET - 1) * step_ms * steps / n_snap_784
     svd_ms = parts["raw sigma (float64 svdvals)"] + parts["normalised sigma (float64 svdvals)"]
+    noise_ms = parts[f"gradient noise ({snaps.noise_batches} probe minibatches)"]
     if svd_ms > budget:
         verdict = (f"the exact float64 spectra alone cost {svd_ms:.0f} ms, so this model meets the target only "
                    "with fewer snapshots (e.g. `every: 500`) or more SGD work between them, not through a "
@@ -182,9 +183,11 @@ def main() -> None:
         "|---|---:|---:|",
         *part_rows,
         "",
-        f"The two float64 SVDs per matrix are most of it: LAPACK's bidiagonal reduction of the 512 x 784 and "
-        f"512 x 512 weights, twice each (raw and normalised; the mean-centring of the normalisation is a "
-        f"rank-one change, so the second spectrum cannot be derived from the first). `spectra.singular_values` "
+        f"The float64 SVDs are {100 * svd_ms / total:.0f} % of a snapshot: LAPACK's bidiagonal reduction of the "
+        f"512 x 784 and 512 x 512 weights, twice each (raw and normalised; the mean-centring of the "
+        f"normalisation is a rank-one change, so the second spectrum cannot be derived from the first); the "
+        f"gradient-noise probes are {100 * noise_ms / total:.0f} % ({snaps.noise_batches} forward-backward passes, then every probe "
+        f"gradient copied to float64 NumPy, stacked and reduced with `np.var`). `spectra.singular_values` "
         f"hands LAPACK the tall orientation of each matrix (a transposed view; the values do not depend on it): "
         f"{tall:.1f} ms for the raw spectra against {stored:.1f} ms in the stored (out, in) orientation. With "
         f"{n_snap_784} snapshots over {steps} steps (SGD steps of {step_ms:.2f} ms), a ratio of {TARGET} "

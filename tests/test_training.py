@@ -109,6 +109,26 @@ def test_cuda_request_without_gpu_fails_fast():
         train_and_record(small_cfg(device="cuda"), seed=0)
 
 
+def test_a_job_holding_a_gpu_refuses_to_train_on_the_cpu(tmp_path):  # CASES 25
+    """A training job given a GPU by the scheduler (resources gpu=1) with device auto must find CUDA;
+    the same job without a GPU resource trains on the CPU and records it."""
+    if torch.cuda.is_available():  # pragma: no cover
+        pytest.skip("a GPU is present")
+    from sgdspectra import pipeline
+    from sgdspectra.runtime import NoGPUError
+
+    spec = {"hidden": [8], "train": {"steps": 5, "batch_size": 16, "device": "auto"},
+            "snapshots": {"log_points": 1, "log_until": 2, "every": 5}}
+    with pytest.raises(NoGPUError, match="no CUDA GPU"):
+        pipeline.train_model("m", spec, 0, tmp_path / "a.nc", 1, gpus=1)
+    assert not (tmp_path / "a.nc").exists()
+    pipeline.train_model("m", spec, 0, tmp_path / "b.nc", 1, gpus=0)
+    import xarray as xr
+
+    with xr.open_dataset(tmp_path / "b.nc") as ds:
+        assert ds.attrs["device"] == "cpu"
+
+
 def test_batch_size_larger_than_data_is_an_error():
     with pytest.raises(ValueError, match="batch_size"):
         train_and_record(small_cfg(batch_size=100000), seed=0)

@@ -41,14 +41,25 @@ def read_run(path: str | Path) -> xr.Dataset:
 
 # ----------------------------------------------------------------------------------- training
 def train_model(model_name: str, model_spec: Mapping[str, Any], seed: int, output: str | Path, threads: int,
-                weights_output: str | Path | None = None) -> None:
-    """Rule ``train_model``: train one model with one seed and write its run file (and final weights)."""
+                weights_output: str | Path | None = None, gpus: int = 0) -> None:
+    """Rule ``train_model``: train one model with one seed and write its run file (and final weights).
+
+    ``gpus`` is the job's ``gpu`` resource: a job that was given a GPU (e.g. by the SLURM profile)
+    must find one, so device ``auto`` becomes ``cuda`` there and fails fast without CUDA instead of
+    silently training on the CPU (CASES 25); device ``cpu`` is respected.
+    """
+    import dataclasses
+
     from .config import ModelConfig
     from .runtime import configure_threads
     from .train import train_and_record
 
     configure_threads(threads)
-    train_and_record(ModelConfig.from_dict(model_name, model_spec), int(seed), output, weights_output)
+    cfg = ModelConfig.from_dict(model_name, model_spec)
+    if gpus > 0 and cfg.train.device == "auto":
+        log.info("the job holds %d GPU(s): device auto means cuda", gpus)
+        cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, device="cuda"))
+    train_and_record(cfg, int(seed), output, weights_output)
 
 
 def download_data(dataset: str, data_dir: str | Path, marker: str | Path) -> None:

@@ -47,6 +47,12 @@ def model_matrices(model):
 DOWNLOADED = ("mnist", "cifar10", "tiny_shakespeare")
 
 
+def train_gpus(wildcards):
+    """GPUs a training job asks for: 1 when its model is configured with device cuda, else 0
+    (profiles may override it; a job holding a GPU refuses to fall back to the CPU)."""
+    return 1 if config["models"][wildcards.model]["train"]["device"] == "cuda" else 0
+
+
 def data_inputs(wildcards):
     """The verified-download marker a model's training needs (nothing for bundled data)."""
     data = config["models"][wildcards.model]["data"]

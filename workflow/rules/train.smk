@@ -14,6 +14,7 @@ rule train_model:
         "results/logs/train_model/{model}_seed{seed}.log",
     threads: 1
     resources:
+        gpu=train_gpus,  # 1 for device cuda (serialised by the gpu limit); the SLURM profile sets 1
         mem_mb=2000,
         runtime=30,
     conda:
