@@ -11,6 +11,7 @@ CORES  ?= all
 
 help:
 	@echo "make run    - create .venv, install pinned dependencies, run the default workflow"
+	@echo "              and write its HTML report, results/report.html (make report: the report alone)"
 	@echo "make test   - create .venv, install pinned dependencies, run the whole test suite"
 	@echo "make bench  - also install benchmarks/requirements.txt, run every benchmark, write benchmarks/RESULTS.md"
 	@echo "make bench-quick - the same with small sizes (checks the scripts; writes a scratch file)"
@@ -29,7 +30,11 @@ $(TSTAMP): $(STAMP) envs/test-extra.txt
 
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --configfile config.yaml
-	$(BIN)/snakemake --configfile config.yaml --report results/report.html
+	$(MAKE) report
+
+# The HTML report of the finished default run (results/report.html, one self-contained file).
+report: $(STAMP)
+	$(BIN)/snakemake --configfile config.yaml --report results/report.html --report-stylesheet workflow/report/report.css
 
 test: $(TSTAMP)
 	$(BIN)/python -m pytest

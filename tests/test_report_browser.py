@@ -30,7 +30,8 @@ from PIL import Image
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[1]
-WINDOW = (1400, 1000)
+#: Browser window: low enough that the front page of the tiny run overflows it (see report.css).
+WINDOW = (1400, 640)
 #: The figure the click-through test opens: in category "fits", which also holds tables, so the
 #: path goes through the subcategory menu.
 CLICKED_FIGURE = "results/figures/stationary_fits_tiny_seed0.png"
@@ -101,9 +102,10 @@ def _rendered(dom: str) -> str:
 
 @pytest.fixture(scope="module")
 def report(tiny_workflow) -> Path:
-    """results/report.html built from the tiny run, with the command `make run` uses."""
+    """results/report.html built from the tiny run, with the command of `make report`."""
     workdir, _, _ = tiny_workflow
-    proc = run_snakemake(workdir, "--report", "results/report.html")
+    css = REPO / "workflow/report/report.css"
+    proc = run_snakemake(workdir, "--report", "results/report.html", "--report-stylesheet", str(css))
     path = workdir / "results" / "report.html"
     assert path.stat().st_size > 10_000, proc.stderr[-2000:]
     return path
@@ -147,6 +149,10 @@ CLICK_THROUGH = r"""
     });
   }
   function clickThrough() {
+    // The front page as it loads: its text must start inside the window, even when it overflows.
+    const page = document.querySelector("#app .prose");  // the front page's text
+    const front = page ? page.getBoundingClientRect() : {top: NaN, height: NaN};
+    out.front = {top: front.top, height: front.height, window: window.innerHeight};
     const category = Object.keys(categories).find(
       (c) => Object.values(categories[c]).some((paths) => paths.includes(TARGET)));
     const subcategory = Object.keys(categories[category]).find(
@@ -161,7 +167,7 @@ CLICK_THROUGH = r"""
             function (img) {
               const buttons = targetRow().querySelectorAll("a");
               buttons[buttons.length - 1].click(); out.steps.push("info");
-              out.shown = {size: [img.naturalWidth, img.naturalHeight]};
+              out.shown = {size: [img.naturalWidth, img.naturalHeight], top: img.getBoundingClientRect().top};
               if (HIDE_FIGURE) img.style.visibility = "hidden";  // the reference screenshot
               setTimeout(done, 200);
             }, "the figure to be displayed");
@@ -233,6 +239,14 @@ def test_front_page_says_what_is_tested_and_summarises_the_verdict(report, chrom
         assert f"<td>{matrix}</td>" in summary.group(1)
     for category in ("training", "spectra", "fits", "SDE"):  # the menu of the rendered app
         assert re.search(rf"<span>{category}</span>", dom), category
+
+
+def test_tall_content_is_not_cut_off_at_the_top(click_through):
+    """Without workflow/report/report.css the report centres an overflowing front page or figure
+    and its top is out of reach (a transformer's ESD grid is four times taller than wide)."""
+    record = click_through[0]
+    assert record["front"]["top"] >= 0, record["front"]
+    assert record["shown"]["top"] >= 0, record["shown"]
 
 
 def test_every_figure_is_embedded_and_decodes(report, click_through):
