@@ -209,3 +209,26 @@ def test_xmin_range_restricts_candidates():
     fit = fit_power_law(x, xmin_range=(1.0, 3.0))
     assert fit.xmin_candidates.min() >= 1.0 and fit.xmin_candidates.max() <= 3.0
     assert 1.0 <= fit.xmin <= 3.0
+
+
+@pytest.mark.parametrize("ks", ["sup", "left"])
+@pytest.mark.parametrize("min_tail", [3, 10])
+def test_pruned_scan_returns_the_exhaustive_minimum(ks, min_tail):  # CASES 15 (speed without changing results)
+    """The branch-and-bound scan (full_curves=False) picks the same xmin, alpha, D and tail as the
+    full scan, on Pareto data, an ESD-like bulk with a tail, and heavily tied data."""
+    from sgdspectra.laws import MarchenkoPastur, PowerLaw
+
+    rng = np.random.default_rng(11)
+    mp = MarchenkoPastur(1.0, 0.5)
+    samples = [
+        PowerLaw(2.5, 1.0).rvs(4000, seed=1),
+        np.concatenate([mp.rvs(3000, seed=2), PowerLaw(3.0, mp.support[1]).rvs(300, seed=3)]),
+        np.round(np.concatenate([rng.gamma(2.0, 1.0, 2500), PowerLaw(2.0, 5.0).rvs(400, seed=4)]), 1),
+    ]
+    for x in samples:
+        full = fit_power_law(x, min_tail=min_tail, ks=ks)
+        pruned = fit_power_law(x, min_tail=min_tail, ks=ks, full_curves=False)
+        assert (pruned.xmin, pruned.alpha, pruned.D, pruned.n_tail) == (full.xmin, full.alpha, full.D, full.n_tail)
+        evaluated = np.isfinite(pruned.D_curve)
+        assert evaluated.sum() < evaluated.size  # it did prune
+        np.testing.assert_array_equal(pruned.D_curve[evaluated], full.D_curve[evaluated])

@@ -114,7 +114,7 @@ def tail_fits(x: FloatArray, min_tail: int = 10) -> dict[str, LawFit]:
     ``xmin`` comes from :func:`~sgdspectra.fitting.powerlaw.fit_power_law`; when that fit is not
     ok, every tail law carries its status and message.
     """
-    csn = fit_power_law(x, min_tail=min_tail)
+    csn = fit_power_law(x, min_tail=min_tail, full_curves=False)
     if not csn.ok:
         return {law: not_ok(law, csn.status, csn.message, csn.n_values, csn.n_zeros,
                             _N_PARAMS[law]) for law in TAIL_LAWS}  # fmt: skip

@@ -181,11 +181,70 @@ def _ks_scan(
     return out
 
 
+def _ks_lower_bound(
+    log_u: npt.NDArray[np.float64], n_gt: npt.NDArray[np.float64], n_ge: npt.NDArray[np.float64],
+    rows: npt.NDArray[np.intp], alpha: npt.NDArray[np.float64], cols: npt.NDArray[np.intp], left_only: bool,
+) -> npt.NDArray[np.float64]:  # fmt: skip
+    """The KS deviation of :func:`_ks_scan` maximised over the columns ``cols`` only: element by
+    element the same arithmetic, hence a lower bound of each candidate's exact distance."""
+    out = np.empty(rows.size, dtype=np.float64)
+    step = max(1, _CHUNK_ELEMENTS // max(cols.size, 1))
+    for a in range(0, rows.size, step):
+        jj, al = rows[a : a + step], alpha[a : a + step]
+        k = n_ge[jj]
+        block = log_u[None, cols] - log_u[jj, None]
+        block *= (1.0 - al)[:, None]
+        np.clip(block, _MIN_EXPONENT, 0.0, out=block)
+        block += np.log(k)[:, None]
+        np.exp(block, out=block)
+        above = block - n_gt[None, cols]
+        np.subtract(n_ge[None, cols], block, out=block)
+        if left_only:
+            np.abs(block, out=block)
+        else:
+            np.maximum(block, above, out=block)
+        block[cols[None, :] < jj[:, None]] = 0.0
+        out[a : a + step] = block.max(axis=1) / k
+    return out
+
+
+def _ks_pruned(
+    log_u: npt.NDArray[np.float64], n_gt: npt.NDArray[np.float64], n_ge: npt.NDArray[np.float64],
+    rows: npt.NDArray[np.intp], alpha: npt.NDArray[np.float64], left_only: bool,
+) -> npt.NDArray[np.float64]:  # fmt: skip
+    """Exact KS distances of the candidates that can be the minimum; NaN for the others.
+
+    Branch and bound: a lower bound from every ``PRUNE_STRIDE``-th column ranks the candidates;
+    exact distances are computed in that order until the next bound exceeds the best exact
+    distance. A skipped candidate's distance exceeds the minimum, so ``nanargmin`` of the result
+    is the exhaustive scan's ``argmin`` (ties included: equal bounds are evaluated)."""
+    cols = np.unique(np.concatenate([np.arange(0, log_u.size, PRUNE_STRIDE), rows[:1], [log_u.size - 1]]))
+    bound = _ks_lower_bound(log_u, n_gt, n_ge, rows, alpha, cols, left_only)
+    out = np.full(rows.size, np.nan)
+    order = np.argsort(bound, kind="stable")
+    best = np.inf
+    for a in range(0, order.size, PRUNE_BATCH):
+        batch = order[a : a + PRUNE_BATCH]
+        batch = np.sort(batch[bound[batch] <= best])
+        if batch.size == 0:
+            break
+        d = _ks_scan(log_u, n_gt, n_ge, rows[batch], alpha[batch], left_only=left_only)
+        out[batch] = d
+        best = min(best, float(d.min()))
+    return out
+
+
+#: Column stride of the KS lower bound, and candidates evaluated exactly per round, in pruned scans.
+PRUNE_STRIDE: int = 16
+PRUNE_BATCH: int = 64
+
+
 def fit_power_law(
     values: npt.ArrayLike,
     min_tail: int = 10,
     xmin_range: tuple[float, float] | None = None,
     ks: str = "sup",
+    full_curves: bool = True,
 ) -> PowerLawFit:
     """Fit a continuous power-law tail by the CSN method (vectorised xmin scan).
 
@@ -197,6 +256,10 @@ def fit_power_law(
     xmin_range : optional inclusive ``(low, high)`` bounds on the candidate xmin.
     ks : ``"sup"`` (exact KS supremum) or ``"left"`` (CSN ``plfit.m`` / ``powerlaw`` package
         convention; see the module docstring).
+    full_curves : compute the KS distance of every candidate (``D_curve`` complete). With
+        ``False`` a branch-and-bound scan computes only the candidates that can be the minimum
+        (``D_curve`` NaN elsewhere): the same xmin, alpha and D, several times faster on large
+        spectra.
 
     Returns
     -------
@@ -243,11 +306,12 @@ def fit_power_law(
     alpha_valid = 1.0 + k_tail[valid] / s[valid]
     n_ge = k_tail.astype(np.float64)
     log_u = np.append(0.0, np.cumsum(gaps))  # ln(u / u_0), accurate also for clustered values
-    d_valid = _ks_scan(log_u, n_ge - counts, n_ge, valid, alpha_valid, left_only=ks == "left")
+    scan = _ks_scan if full_curves or valid.size < 4 * PRUNE_BATCH else _ks_pruned
+    d_valid = scan(log_u, n_ge - counts, n_ge, valid, alpha_valid, left_only=ks == "left")
     is_valid = s[cand] > 0
     alpha_curve[is_valid] = alpha_valid
     d_curve[is_valid] = d_valid
-    best = int(np.argmin(d_valid))
+    best = int(np.nanargmin(d_valid))
     j = int(valid[best])
     return _ok_result(
         float(alpha_valid[best]), float(u[j]), int(k_tail[j]), float(d_valid[best]),

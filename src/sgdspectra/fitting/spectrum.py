@@ -57,7 +57,7 @@ def fit_spectrum_results(
     lam = sig**2
     return [
         fit_marchenko_pastur(lam / big, small / big, min_values=min_values),
-        fit_power_law(lam, min_tail=min_tail),
+        fit_power_law(lam, min_tail=min_tail, full_curves=False),
         fit_eq13(lam, n_rows, n_cols, min_values=min_values),
         fit_gamma_exact(lam, n_rows, n_cols, min_values=min_values),
     ]

@@ -157,7 +157,7 @@ def bootstrap_power_law(
     KS distance is at least the observed one (CSN: the power law is ruled out if ``gof_p <=
     0.1``). Eigenvalues of one matrix are not independent: seed-based intervals are primary.
     """
-    fit = fit_power_law(values, min_tail=min_tail)
+    fit = fit_power_law(values, min_tail=min_tail, full_curves=False)
     if not fit.ok:
         return BootstrapResult(fit.status, fit.message, level, int(n_boot))
     x, _, _ = clean_values(values, "bootstrap_power_law", 0.0)
@@ -170,7 +170,7 @@ def bootstrap_power_law(
         k = int(rng.binomial(x.size, p_tail)) if body.size else x.size
         sample = np.concatenate([law.rvs(k, rng), rng.choice(body, x.size - k)
                                  if x.size > k else np.empty(0)])  # fmt: skip
-        refit = fit_power_law(sample, min_tail=min_tail)
+        refit = fit_power_law(sample, min_tail=min_tail, full_curves=False)
         if not refit.ok:
             return None
         ks_values.append(refit.D)
