@@ -6,7 +6,7 @@ Writes the "Whole-model analysis" section of benchmarks/RESULTS.md.
 
 The checkpoint: a 784-512-512-10 MLP trained with SGD on MNIST-shaped synthetic data (inputs
 N(0, 1), labels from a fixed random linear teacher, so that there is something to learn), saved
-as a plain ``state_dict``. Timed in one process, alternately, on the same file:
+as a plain ``state_dict``. Timed on the same file, each tool in a process of its own (alternating):
 ``analyze_file(path)`` (what ``sgdspectra analyze`` runs after parsing its arguments) and
 ``WeightWatcher(model=model).analyze()`` on the same weights loaded into the module (WW's
 defaults: no plots, no randomisation, no MP fit). The CLI's wall time (interpreter start and
@@ -16,8 +16,8 @@ imports included) is reported apart.
 from __future__ import annotations
 
 import io
+import json
 import logging
-import os
 import subprocess
 import sys
 import tempfile
@@ -94,42 +94,71 @@ def ww_analyze(ww, model):
         return ww.WeightWatcher(model=model).analyze()
 
 
-def main() -> None:
-    args = bench_args(__doc__.splitlines()[0])
+def worker(tool: str, path: str, repeats: int) -> dict:
+    """Time one tool in a process of its own (no thread pool of the other tool left spinning):
+    one warm-up call, then the best of ``repeats``; returns the time and the per-layer results."""
     configure_threads(THREADS)
+    if tool == "ours":
+        analyze_file(path)
+        best = np.inf
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            result = analyze_file(path)
+            best = min(best, time.perf_counter() - t0)
+        return {"seconds": best, "layers": [{k: r[k] for k in ("name", "n_rows", "n_cols", "alpha", "xmin", "n_tail")}
+                                            for r in result.layers]}
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):  # import-time notices
         import weightwatcher as ww
     logging.getLogger("weightwatcher").setLevel(logging.ERROR)
+    model = MLP(WIDTHS)
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    ww_analyze(ww, model)
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        details = ww_analyze(ww, model)
+        best = min(best, time.perf_counter() - t0)
+    rows = details.sort_values("layer_id")[["alpha", "xmin", "D"]].astype(float).to_dict("records")
+    return {"seconds": best, "layers": rows}
+
+
+def _run_worker(tool: str, path: Path, repeats: int) -> dict:
+    proc = subprocess.run([sys.executable, __file__, "--worker", tool, str(path), str(repeats)],
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{tool} worker failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        print(json.dumps(worker(sys.argv[2], sys.argv[3], int(sys.argv[4]))))
+        return
+    args = bench_args(__doc__.splitlines()[0])
+    configure_threads(THREADS)
     repeats = 1 if args.quick else 5
+    rounds = 1 if args.quick else 2
     steps = 100 if args.quick else 500
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "mlp784.pt"
         _, val_acc = train_checkpoint(path, steps)
-        model = MLP(WIDTHS)
-        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        analyze_file(path)  # warm-up both (first-call allocations, lazy imports)
-        ww_analyze(ww, model)
         t_ours = t_ww = np.inf
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            ours = analyze_file(path)
-            t_ours = min(t_ours, time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            details = ww_analyze(ww, model)
-            t_ww = min(t_ww, time.perf_counter() - t0)
+        for _ in range(rounds):  # the two tools alternate, each in a fresh process
+            res_ours = _run_worker("ours", path, repeats)
+            res_ww = _run_worker("ww", path, repeats)
+            t_ours, t_ww = min(t_ours, res_ours["seconds"]), min(t_ww, res_ww["seconds"])
         exe = Path(sys.executable).parent / "sgdspectra"
-        env = {**os.environ, "OMP_NUM_THREADS": str(THREADS)}
         t0 = time.perf_counter()
         proc = subprocess.run([str(exe), "analyze", str(path), "--quiet"], capture_output=True, text=True,
-                              env=env, check=False)
+                              check=False)
         t_cli = time.perf_counter() - t0
         if proc.returncode != 0:
             raise SystemExit(f"sgdspectra analyze failed: {proc.stderr}")
         sd = torch.load(path, map_location="cpu", weights_only=True)
+    ours_layers, ww_rows = res_ours["layers"], res_ww["layers"]
 
     rows, worst = [], 0.0
-    by_name = {r["name"]: r for r in ours.layers}
-    ww_rows = details.sort_values("layer_id").to_dict("records")
+    by_name = {r["name"]: r for r in ours_layers}
     names = [k for k, v in sd.items() if v.ndim == 2]
     assert len(ww_rows) == len(names), (len(ww_rows), names)
     for key, w in zip(names, ww_rows, strict=True):
@@ -152,7 +181,9 @@ def main() -> None:
         "Written by `benchmarks/bench_analyze.py`.",
         "",
         f"{quick_note(args.quick)}Machine: {machine_description()}; `{PIN}` (pinned in "
-        f"`benchmarks/requirements.txt`). {THREADS} threads; best of {repeats} alternating runs.",
+        f"`benchmarks/requirements.txt`). {THREADS} threads. Each tool is timed in a process of its own "
+        f"(best of {repeats} calls after a warm-up; {rounds} alternating rounds), so that neither runs while "
+        "the other's BLAS or OpenMP threads are still spinning.",
         "",
         f"Checkpoint: a 784-512-512-10 MLP after {steps} SGD steps (lr 0.05, batch 32) on MNIST-shaped "
         f"synthetic data with labels from a random linear teacher (validation accuracy {val_acc:.2f}), saved "

@@ -76,20 +76,24 @@ def main() -> None:
     for label, x in datasets(n).items():
         fit_power_law(x[:100], min_tail=3)  # warm-up (imports, first-call allocation)
         t_pkg = np.inf
-        t_ours = t_prod = np.inf
+        t_ours = t_prod = t_full = np.inf
         ref = ours = prod = None
         for _ in range(repeats_pkg):  # alternate the two implementations under the same load
             t, ref = best_time(lambda: package_fit(powerlaw, x), 1)
             t_pkg = min(t_pkg, t)
-            t, ours = best_time(lambda: fit_power_law(x, min_tail=3, ks="left"), repeats_ours)
+            t, ours = best_time(lambda: fit_power_law(x, min_tail=3, ks="left", full_curves=False), repeats_ours)
             t_ours = min(t_ours, t)
-            t, prod = best_time(lambda: fit_power_law(x), repeats_ours)
+            t, full = best_time(lambda: fit_power_law(x, min_tail=3, ks="left"), repeats_ours)
+            t_full = min(t_full, t)
+            t, prod = best_time(lambda: fit_power_law(x, full_curves=False), repeats_ours)
             t_prod = min(t_prod, t)
+        if (full.xmin, full.alpha) != (ours.xmin, ours.alpha):
+            raise AssertionError(f"{label}: the pruned scan differs from the full scan")
         ratio = t_pkg / t_ours
         d_alpha = ours.alpha - ref.alpha
         worst_ratio, worst_dalpha = min(worst_ratio, ratio), max(worst_dalpha, abs(d_alpha))
         rows.append(f"| {label} | {x.size} | {t_pkg:.2f} | {1e3 * t_ours:.1f} | **{ratio:.0f}x** | "
-                    f"{1e3 * t_prod:.1f} |")
+                    f"{1e3 * t_full:.1f} ({t_pkg / t_full:.0f}x) | {1e3 * t_prod:.1f} |")
         alpha_rows.append(
             f"| {label} | {ref.alpha:.6f} | {ref.xmin:.6g} | {ours.alpha:.6f} | {ours.xmin:.6g} | "
             f"**{d_alpha:+.1e}** | {prod.alpha:.4f} | {prod.xmin:.4g} | {int(prod.n_tail)} |")
@@ -118,8 +122,8 @@ def main() -> None:
         f"against it. Target: at least {TARGET:.0f}x faster.",
         "",
         "| sample | n | `powerlaw.Fit` (s) | `fit_power_law`, same convention (ms) | time ratio | "
-        "`fit_power_law`, production settings (ms) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "every candidate's D (`full_curves=True`, ms, ratio) | `fit_power_law`, production settings (ms) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
         "| sample | package alpha | package xmin | ours alpha | ours xmin | alpha difference | "
@@ -129,7 +133,12 @@ def main() -> None:
         "",
         "Why ours is faster: the package refits every candidate xmin separately (O(n) each, O(n^2) in "
         "Python-driven numpy calls); `fit_power_law` gets every alpha from one suffix sum of log gaps "
-        "and every KS distance from one vectorised (candidates x values) scan in bounded chunks.",
+        "and every KS distance from one vectorised (candidates x values) scan in bounded chunks. The timed "
+        "call (`full_curves=False`, what the workflow uses) adds an exact branch and bound: a lower bound "
+        "of every candidate's KS distance from every 16th value ranks them, and exact distances are "
+        "computed in that order until the next bound exceeds the best distance found; the result is "
+        "the exhaustive scan's (checked here on every sample, and in tests/test_fitting_powerlaw.py). "
+        "The full scan, which also returns every candidate's D, is in the next column.",
         "",
         "Differences in alpha: with the same convention both choose the same xmin and the closed-form "
         "alphas agree to rounding (the package's 1 + n / sum(ln x - ln xmin) against our telescoped sum "
