@@ -6,7 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
+from matplotlib import ticker
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from sgdspectra.plotting.style import TAB10, figure_style, new_figure, panel_grid, set_step_axis, subscript
 
@@ -31,24 +34,34 @@ def plot_forecast_top(fc: xr.Dataset, top_k: int = 8) -> Figure:
                 ax = axes[2 * j + col]
                 for i in range(k):
                     color = TAB10[i % len(TAB10)]
-                    ax.plot(steps, obs[:, i], "o", ms=3, color=color, label=f"σ{subscript(i + 1)} observed" if i < 3 else None)
                     if name == "sde":
                         ens = np.sort(sub["sde"].values, axis=-1)[..., ::-1][:, :, i]
                         if np.any(np.isfinite(ens)):
                             lo, med, hi = np.nanpercentile(ens, [5, 50, 95], axis=0)
-                            ax.fill_between(steps, lo, hi, color=color, alpha=0.15, lw=0)
+                            ax.fill_between(steps, lo, hi, color=color, alpha=0.3, lw=0)
                             ax.plot(steps, med, "-", color=color, lw=1)
                     else:
                         ax.plot(steps, sub["tracker"].values[:, i], "--", color=color, lw=1)
                         ax.plot(steps, sub["linear"].values[:, i], ":", color=color, lw=1)
+                    ax.plot(steps, obs[:, i], "o", ms=3, color=color, zorder=3)
                 ax.set_yscale("log")
+                ax.yaxis.set_major_locator(ticker.MaxNLocator(6))
+                ax.yaxis.set_major_formatter(ticker.FormatStrFormatter("%.2f"))
+                ax.yaxis.set_minor_formatter(ticker.NullFormatter())
                 ax.set_xlabel("SGD step")
-                ax.set_ylabel("σ")
-                title = "SDE ensemble: median, 5–95 %" if name == "sde" else "tracker --, linear ⋯"
-                ax.set_title(f"{matrix}: {title}", fontsize=8)
+                ax.set_ylabel(f"σ₁ … σ{subscript(k)} (colour = rank)")
                 ax.axvline(int(fc.attrs["t0"]), color="k", lw=0.6)
-                if j == 0 and col == 0:
-                    ax.legend(fontsize=6, loc="best")
+                handles = [Line2D([], [], color="0.3", marker="o", ls="", ms=3, label="observed")]
+                if name == "sde":
+                    handles += [Line2D([], [], color="0.3", ls="-", label="SDE median (per rank)"),
+                                Patch(color="0.3", alpha=0.3, label="SDE 5–95 %")]
+                else:
+                    handles += [Line2D([], [], color="0.3", ls="--", label="first-order tracker"),
+                                Line2D([], [], color="0.3", ls=":", label="linear extrapolation")]
+                handles.append(Line2D([], [], color="k", lw=0.6, label=f"t₀ = {int(fc.attrs['t0'])}"))
+                ax.legend(handles=handles, fontsize=6, loc="upper left")
+                ax.set_title(f"{matrix}: {'calibrated SDE ensemble' if name == 'sde' else 'tracker and linear'}",
+                             fontsize=8)
     return fig
 
 
@@ -95,10 +108,10 @@ def plot_dynamics_terms(ds: xr.Dataset) -> Figure:
                 vals = np.nanmedian(np.abs(sub[term].values), axis=1)
                 if np.any(vals > 0):
                     ax.plot(steps, vals, "o-", ms=2.5, color=color, label=label)
-            ax.plot(steps, np.sqrt(sub["s_noise"].values), "s-", ms=2.5, color="C3", label="noise √s")
+            ax.plot(steps, np.sqrt(sub["s_noise"].values), "s-", ms=2.5, color="C3", label="noise amplitude √s")
             ax.set_yscale("log")
             set_step_axis(ax, steps)
-            ax.set_ylabel("median magnitude per unit SDE time")
+            ax.set_ylabel("median |term| (per unit SDE time)")
             ax.set_title(f"{matrix} ({int(sub.n_rows)}×{int(sub.n_cols)})", fontsize=8)
         axes[0].legend(fontsize=6, loc="best")
     return fig
@@ -130,6 +143,7 @@ def plot_increment_regression(reg: pd.DataFrame) -> Figure:
             ax.set_ylabel("coefficient (theory: 1)")
             ax.set_title(f"{label}", fontsize=9)
             ax.set_yscale("symlog", linthresh=1.0)
+            ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:g}"))
         axes[0, 0].legend(fontsize=6, loc="best")
         allrows = ok[ok.phase == "all"]
         note = "; ".join(f"{r.matrix}: R² {r.r2:.2f}, diffusion ratio {r.diffusion_ratio:.2f}" for r in allrows.itertuples())
