@@ -201,8 +201,6 @@ def write_fake_cifar10(folder, n_per_batch: int = 16, seed: int = 0) -> tuple[st
     the arrays it holds (``x_train`` (n, 3, 32, 32) uint8, ``y_train``, ``x_test``, ``y_test``).
     The records are encoded here independently of the parser under test."""
     import hashlib
-    import io
-    import tarfile
     from pathlib import Path
 
     rng = np.random.default_rng(seed)
@@ -219,14 +217,28 @@ def write_fake_cifar10(folder, n_per_batch: int = 16, seed: int = 0) -> tuple[st
         members[name] = b"".join(bytes([int(label)]) + image.tobytes() for label, image in zip(y, x))
         arrays[f"x_{split}"].append(x)
         arrays[f"y_{split}"].append(y.astype(np.int64))
+    data = cifar_archive_bytes(members)
+    (folder / "cifar-10-binary.tar.gz").write_bytes(data)
+    return hashlib.sha256(data).hexdigest(), {k: np.concatenate(v) for k, v in arrays.items()}
+
+
+def cifar_archive_bytes(members: dict[str, bytes], symlink: str | None = None) -> bytes:
+    """A gzipped tar with ``members`` under cifar-10-batches-bin/ (and optionally a symlink member
+    of that name pointing outside the archive)."""
+    import io
+    import tarfile
+
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for name, data in members.items():
             info = tarfile.TarInfo(f"cifar-10-batches-bin/{name}")
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    (folder / "cifar-10-binary.tar.gz").write_bytes(buf.getvalue())
-    return hashlib.sha256(buf.getvalue()).hexdigest(), {k: np.concatenate(v) for k, v in arrays.items()}
+        if symlink:
+            info = tarfile.TarInfo(f"cifar-10-batches-bin/{symlink}")
+            info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+            tar.addfile(info)
+    return buf.getvalue()
 
 
 @contextlib.contextmanager

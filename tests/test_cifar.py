@@ -3,15 +3,13 @@ server, offline and corruption errors, per-channel standardisation, rule downloa
 
 from __future__ import annotations
 
-import io
 import socket
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import serve_directory, write_fake_cifar10
+from conftest import cifar_archive_bytes, serve_directory, write_fake_cifar10
 
 from sgdspectra import cifar, pipeline
 from sgdspectra.cifar import CIFAR10_ARCHIVE, CIFARFormatError, load_cifar10, parse_cifar_batch
@@ -131,20 +129,11 @@ def test_local_archive_with_wrong_hash_without_download(fake_cifar, tmp_path: Pa
 def _archive(tmp_path: Path, members: dict[str, bytes], symlink: str | None = None) -> tuple[Path, str]:
     import hashlib
 
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(f"cifar-10-batches-bin/{name}")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-        if symlink:
-            info = tarfile.TarInfo(f"cifar-10-batches-bin/{symlink}")
-            info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
-            tar.addfile(info)
+    data = cifar_archive_bytes(members, symlink)
     folder = tmp_path / "bad"
     folder.mkdir(exist_ok=True)
-    (folder / CIFAR10_ARCHIVE).write_bytes(buf.getvalue())
-    return folder, hashlib.sha256(buf.getvalue()).hexdigest()
+    (folder / CIFAR10_ARCHIVE).write_bytes(data)
+    return folder, hashlib.sha256(data).hexdigest()
 
 
 def test_corrupted_or_incomplete_archives_are_refused(fake_cifar, tmp_path: Path) -> None:
