@@ -28,6 +28,11 @@ FIT_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+def z_score(sample: np.ndarray, expected: float) -> float:
+    """(sample mean - expected) in units of the standard error of the mean."""
+    return float((sample.mean() - expected) / (sample.std(ddof=1) / np.sqrt(sample.size)))
+
+
 def normalized(w: np.ndarray) -> np.ndarray:
     """The paper's normalisation (W - mean) / (std * sqrt(M)), population std."""
     std = w.std()
@@ -270,19 +275,86 @@ def serve_directory(root):
         thread.join(timeout=5)
 
 
-def run_snakemake(workdir, *args: str, check: bool = True, timeout: float = 300):
-    """Run this repository's workflow in ``workdir`` with ``workdir/config.yaml`` on 2 cores."""
-    import subprocess
+def snakemake_command(workdir, *args: str, cores: int | None = 2, configfile=None) -> list[str]:
+    """The command running this repository's workflow in ``workdir`` with ``configfile`` (default
+    ``workdir/config.yaml``). The config file comes last: ``--configfile`` takes several values, so
+    targets in ``args`` must not follow it."""
     import sys
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[1]
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(Path(workdir) / "config.yaml"), "--cores", "2", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return [sys.executable, "-m", "snakemake", "-s", str(repo / "Snakefile"), "--directory", str(workdir),
+            *(["--cores", str(cores)] if cores else []), *args,
+            "--configfile", str(configfile or Path(workdir) / "config.yaml")]
+
+
+def run_snakemake(workdir, *args: str, check: bool = True, timeout: float = 300, cores: int | None = 2,
+                  configfile=None, env=None):
+    """Run :func:`snakemake_command`; with ``check``, a failure raises with the end of its output."""
+    import subprocess
+
+    cmd = snakemake_command(workdir, *args, cores=cores, configfile=configfile)
+    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc
+
+
+def apt_install(packages: list[str], missing) -> str | None:
+    """Install Debian ``packages`` with apt-get (as root, or with password-less sudo), updating the
+    package lists once if the first attempt fails, while maintainer scripts may not start daemons
+    (policy-rc.d). Returns None on success (``missing()`` then returns nothing), else the reason."""
+    import contextlib
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    apt = shutil.which("apt-get")
+    if apt is None:
+        return f"{' '.join(packages)}: there is no apt-get (not a Debian system)"
+    prefix = []
+    if os.geteuid() != 0:
+        sudo = shutil.which("sudo")
+        if sudo is None or subprocess.run([sudo, "-n", "true"], capture_output=True).returncode != 0:
+            return f"{' '.join(packages)}: installing needs root or password-less sudo (uid {os.geteuid()})"
+        prefix = [sudo, "-n"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    opts = ["-q", "-y", "-o", "DPkg::Lock::Timeout=300"]
+    install = [*prefix, apt, *opts, "install", "--no-install-recommends", *packages]
+
+    def run(cmd: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+
+    @contextlib.contextmanager
+    def no_service_starts():
+        policy = Path("/usr/sbin/policy-rc.d")
+        created = os.geteuid() == 0 and not policy.exists()
+        if created:
+            policy.write_text("#!/bin/sh\n# written by sgdspectra's tests while installing\nexit 101\n")
+            policy.chmod(0o755)
+        try:
+            yield
+        finally:
+            if created:
+                policy.unlink(missing_ok=True)
+
+    try:
+        with no_service_starts():
+            proc = run(install)
+            if proc.returncode != 0:  # stale or absent package lists: update once, then retry
+                update = run([*prefix, apt, *opts, "update"])
+                if update.returncode != 0:
+                    return f"apt-get update failed ({update.returncode}): {update.stderr.strip()[-800:]}"
+                proc = run(install)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"apt-get install {' '.join(packages)} failed: {exc}"
+    if proc.returncode != 0:
+        return f"apt-get install {' '.join(packages)} failed ({proc.returncode}): {proc.stderr.strip()[-800:]}"
+    still = missing()
+    if still:
+        return f"after apt-get install, {still} are still missing"
+    return None
 
 
 @pytest.fixture(scope="session")

@@ -71,6 +71,20 @@ def test_fetch_downloads_verifies_and_caches(server: LocalServer, tmp_path: Path
     assert dest.read_bytes() == PAYLOAD
 
 
+def test_fetch_without_download_only_checks_the_local_file(server: LocalServer, tmp_path: Path) -> None:
+    (server.root / "corpus.txt").write_bytes(PAYLOAD)
+    url, dest = f"{server.url}/corpus.txt", tmp_path / "corpus.txt"
+    with pytest.raises(FileNotFoundError, match=f"put it at {dest}; expected SHA-256 {_sha(PAYLOAD)}"):
+        fetch(url, dest, _sha(PAYLOAD), download=False)
+    dest.write_bytes(b"stale")
+    with pytest.raises(ChecksumError, match=f"has SHA-256 {_sha(b'stale')}, expected {_sha(PAYLOAD)}"):
+        fetch(url, dest, _sha(PAYLOAD), download=False)
+    assert dest.read_bytes() == b"stale"
+    dest.write_bytes(PAYLOAD)
+    assert fetch(url, dest, _sha(PAYLOAD), download=False) == dest
+    assert server.requests == []
+
+
 def test_fetch_logs_progress(server: LocalServer, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     big = bytes(range(256)) * (5 * 4096)  # 5 MiB: one progress line after 4 MiB
     (server.root / "big.bin").write_bytes(big)

@@ -3,7 +3,6 @@ forecasts, checked against exact results and data simulated from known SDEs."""
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
@@ -13,7 +12,6 @@ from torch import nn
 
 from sgdspectra.config import ModelConfig, TrainConfig
 from sgdspectra.dynamics import (
-    DynamicsRecorder,
     drift_terms,
     dynamics_anchors,
     measure_matrices,

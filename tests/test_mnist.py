@@ -47,6 +47,14 @@ def server(fake_mnist: tuple[Path, dict[str, np.ndarray]]) -> Iterator[tuple[str
         yield url + "/", requests
 
 
+def _local_copy(root: Path, data_dir: Path) -> Path:
+    """``data_dir`` holding a copy of the four served files (for the offline tests)."""
+    data_dir.mkdir()
+    for f in MNIST_FILES.values():
+        (data_dir / f).write_bytes((root / f).read_bytes())
+    return data_dir
+
+
 def _checksums(root: Path) -> dict[str, str]:
     return {f: hashlib.sha256((root / f).read_bytes()).hexdigest() for f in MNIST_FILES.values()}
 
@@ -103,10 +111,7 @@ def test_truncated_file_gives_a_clear_error(
     fake_mnist: tuple[Path, dict[str, np.ndarray]], tmp_path: Path
 ) -> None:
     root, arrays = fake_mnist
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    for f in MNIST_FILES.values():
-        (data_dir / f).write_bytes((root / f).read_bytes())
+    data_dir = _local_copy(root, tmp_path / "data")
     # Cut the (uncompressed) image body short, then gzip it again: a valid gzip of a truncated IDX.
     raw = idx_bytes(arrays["train_images"])[:-100]
     (data_dir / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(raw))
@@ -150,10 +155,7 @@ def test_wrong_kind_of_idx_file_is_rejected(
     fake_mnist: tuple[Path, dict[str, np.ndarray]], tmp_path: Path
 ) -> None:
     root, arrays = fake_mnist
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    for f in MNIST_FILES.values():
-        (data_dir / f).write_bytes((root / f).read_bytes())
+    data_dir = _local_copy(root, tmp_path / "data")
     # Labels file swapped with one that has too few labels.
     short = gzip.compress(idx_bytes(arrays["train_labels"][:4]))
     (data_dir / "train-labels-idx1-ubyte.gz").write_bytes(short)

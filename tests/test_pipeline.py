@@ -6,7 +6,7 @@ import pytest
 
 from sgdspectra import pipeline
 from sgdspectra.config import ModelConfig
-from sgdspectra.io import IncompleteRunError, read_dataset
+from sgdspectra.io import IncompleteRunError
 from sgdspectra.train import train_and_record
 
 

@@ -24,7 +24,7 @@ from typing import NoReturn
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_snakemake
+from conftest import apt_install, run_snakemake
 from PIL import Image
 
 pytestmark = pytest.mark.integration
@@ -43,30 +43,6 @@ def _unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def _install_chromium() -> str:
-    """Install Debian's ``chromium`` with apt-get (as root, or with password-less sudo); return
-    what went wrong, or "" on success."""
-    if shutil.which("apt-get") is None:
-        return "apt-get is not available"
-    prefix = ["env", "DEBIAN_FRONTEND=noninteractive"]
-    if os.geteuid() != 0:
-        sudo = shutil.which("sudo")
-        if sudo is None or subprocess.run([sudo, "-n", "true"], capture_output=True).returncode != 0:
-            return "installing it needs root (or password-less sudo)"
-        prefix = [sudo, "-n", *prefix]
-    install = [*prefix, "apt-get", "install", "-y", "--no-install-recommends", "chromium"]
-    try:
-        proc = subprocess.run(install, capture_output=True, text=True, timeout=900)
-        if proc.returncode != 0:  # stale or missing package lists on a fresh machine
-            subprocess.run([*prefix, "apt-get", "update"], capture_output=True, text=True, timeout=600)
-            proc = subprocess.run(install, capture_output=True, text=True, timeout=900)
-    except subprocess.TimeoutExpired as err:
-        return f"{' '.join(err.cmd)} timed out after {err.timeout:.0f} s"
-    if proc.returncode != 0:
-        return f"apt-get install chromium failed ({proc.returncode}): {(proc.stderr or proc.stdout)[-500:]}"
-    return ""
-
-
 def _find_chromium() -> str | None:
     return next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 
@@ -77,7 +53,7 @@ def chromium() -> str:
     when it cannot be."""
     path = _find_chromium()
     if path is None:
-        problem = _install_chromium()
+        problem = apt_install(["chromium"], lambda: [] if _find_chromium() else ["chromium"])
         path = _find_chromium()
         if path is None:
             _unavailable(f"headless Chromium is needed to render the report and could not be installed: "

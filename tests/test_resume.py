@@ -26,7 +26,7 @@ def test_killed_training_resumes_and_matches_an_uninterrupted_run(tmp_path):
     reference = train_and_record(cfg, seed=4)  # no output: no checkpoints
     out = tmp_path / "spectra.nc"
     code = ("import json, sys; from sgdspectra.config import ModelConfig; from sgdspectra.train import train_and_record;"
-            f"train_and_record(ModelConfig.from_dict('mlp', json.loads(sys.argv[1])), 4, sys.argv[2])")
+            "train_and_record(ModelConfig.from_dict('mlp', json.loads(sys.argv[1])), 4, sys.argv[2])")
     proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(SPEC), str(out)],
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     ckpt = checkpoint_path(out)

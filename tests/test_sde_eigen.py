@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from conftest import z_score
 from sgdspectra.sde import (
     lam_from_sigma,
     simulate_matrix_ou,
@@ -21,11 +22,6 @@ from sgdspectra.sde import (
 from sgdspectra.sde import eigen as sde_eigen
 from sgdspectra.sde.sigma_implicit import NearestNeighbourImplicit
 from sgdspectra.sde.sigma_scheme import SigmaStepper, sigma_drift
-
-
-def z_score(sample: np.ndarray, expected: float) -> float:
-    """(sample mean - expected) in units of the standard error of the mean."""
-    return float((sample.mean() - expected) / (sample.std(ddof=1) / math.sqrt(sample.size)))
 
 
 def strictly_ordered(sigma: np.ndarray, allow_zero_last: bool = False) -> bool:

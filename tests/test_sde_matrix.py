@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from conftest import z_score
 from sgdspectra.laws import mp_cdf
 from sgdspectra.sde import (
     calibrate_s_frobenius,
@@ -25,11 +26,6 @@ from sgdspectra.sde import (
     w0_from_singular_values,
 )
 from sgdspectra.sde import matrix as sde_matrix
-
-
-def z_score(sample: np.ndarray, expected: float) -> float:
-    """(sample mean - expected) in units of the standard error of the mean."""
-    return float((sample.mean() - expected) / (sample.std(ddof=1) / math.sqrt(sample.size)))
 
 
 # --------------------------------------------------------------------------- exact OU sampler

@@ -23,13 +23,13 @@ import signal
 import socket
 import string
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import xarray as xr
+from conftest import apt_install, run_snakemake
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,55 +61,6 @@ def which(exe: str) -> str | None:
 
 def missing_packages() -> list[str]:
     return sorted({pkg for exe, pkg in EXECUTABLES.items() if which(exe) is None})
-
-
-@contextlib.contextmanager
-def no_service_starts() -> Iterator[None]:
-    """Forbid maintainer scripts to start daemons while installing (Debian's policy-rc.d, exit 101):
-    the test starts its own, in its own directory, and must leave no daemon behind."""
-    policy = Path("/usr/sbin/policy-rc.d")
-    created = False
-    if not policy.exists():
-        policy.write_text("#!/bin/sh\n# written by sgdspectra tests/test_slurm.py while installing\nexit 101\n")
-        policy.chmod(0o755)
-        created = True
-    try:
-        yield
-    finally:
-        if created:
-            policy.unlink(missing_ok=True)
-
-
-def install_packages(packages: list[str]) -> str | None:
-    """apt-get install ``packages``; return None on success, else why it was impossible."""
-    if os.geteuid() != 0:
-        return f"SLURM packages {packages} are missing and installing them needs root (uid {os.geteuid()})"
-    apt = which("apt-get")
-    if apt is None:
-        return f"SLURM packages {packages} are missing and there is no apt-get (not a Debian system)"
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    opts = ["-q", "-y", "-o", "DPkg::Lock::Timeout=300"]
-    install = [apt, *opts, "install", "--no-install-recommends", *packages]
-
-    def run(cmd: list[str]) -> subprocess.CompletedProcess:
-        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
-
-    try:
-        with no_service_starts():
-            proc = run(install)
-            if proc.returncode != 0:  # stale or absent package lists: update once, then retry
-                update = run([apt, *opts, "update"])
-                if update.returncode != 0:
-                    return f"apt-get update failed ({update.returncode}): {update.stderr.strip()[-800:]}"
-                proc = run(install)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"apt-get install {' '.join(packages)} failed: {exc}"
-    if proc.returncode != 0:
-        return f"apt-get install {' '.join(packages)} failed ({proc.returncode}): {proc.stderr.strip()[-800:]}"
-    still = missing_packages()
-    if still:
-        return f"after apt-get install, executables of {still} are still missing"
-    return None
 
 
 def free_port() -> int:
@@ -250,7 +201,7 @@ class LocalSlurm:
 def slurm_cluster(tmp_path_factory) -> Iterator[LocalSlurm]:
     missing = missing_packages()
     if missing:
-        reason = install_packages(missing)
+        reason = apt_install(missing, missing_packages)
         if reason is not None:
             pytest.skip(f"cannot set up a local SLURM cluster: {reason}")
     root = tmp_path_factory.mktemp("slurm")
@@ -282,10 +233,9 @@ def profile_overrides() -> list[str]:
             "--set-resources", *(f"{rule}:{k}={v}" for rule, res in per_rule.items() for k, v in res.items())]
 
 
-def run_snakemake(workdir: Path, args: list[str], env: dict | None = None, timeout: float = 400) -> str:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-           *args, "--configfile", str(workdir / "config.yaml")]
-    proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
+def run_workflow(workdir: Path, args: list[str], env: dict | None = None, timeout: float = 400) -> str:
+    """Run the workflow with no --cores of its own (the profile or ``args`` decide); keep its output."""
+    proc = run_snakemake(workdir, *args, check=False, timeout=timeout, cores=None, env=env)
     out = proc.stdout + proc.stderr
     (workdir / "snakemake.out").write_text(out)
     if proc.returncode != 0:
@@ -309,7 +259,7 @@ def local_reference(tmp_path_factory) -> Iterator[Path]:
     workdir = tmp_path_factory.mktemp("local")
     shutil.copy(REPO / "config" / "tiny.yaml", workdir / "config.yaml")
     threads = training_threads()
-    run_snakemake(workdir, [SPECTRA, "--cores", str(threads), "--set-threads", f"train_model={threads}"])
+    run_workflow(workdir, [SPECTRA, "--cores", str(threads), "--set-threads", f"train_model={threads}"])
     yield workdir / SPECTRA
     shutil.rmtree(workdir, ignore_errors=True)
 
@@ -325,7 +275,7 @@ def slurm_run(slurm_cluster, tmp_path_factory) -> Iterator[tuple[Path, str, floa
             "--slurm-keep-successful-logs", "--latency-wait", "5"]
     t0 = time.perf_counter()
     try:
-        out = run_snakemake(workdir, args, env=slurm_cluster.env)
+        out = run_workflow(workdir, args, env=slurm_cluster.env)
         yield workdir, out, time.perf_counter() - t0
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

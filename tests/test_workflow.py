@@ -1,7 +1,5 @@
 """Integration: the real Snakemake workflow on a tiny config in a temporary directory."""
 
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,10 +8,6 @@ import xarray as xr
 from conftest import run_snakemake
 
 pytestmark = pytest.mark.integration
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return run_snakemake(workdir, *args, check=check)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +67,7 @@ def test_full_run_produces_every_product(finished_run):
 
 def test_nothing_to_do_after_a_full_run(finished_run):
     workdir, _, _ = finished_run
-    proc = snakemake(workdir, "-n")
+    proc = run_snakemake(workdir, "-n")
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
@@ -83,7 +77,7 @@ def test_single_figure_rerun_does_not_retrain(finished_run):
     before = run.stat().st_mtime_ns
     target = workdir / "results/figures/esd_evolution_tiny_seed0.png"
     target.unlink()
-    proc = snakemake(workdir, "results/figures/esd_evolution_tiny_seed0.png")
+    proc = run_snakemake(workdir, "results/figures/esd_evolution_tiny_seed0.png")
     out = proc.stdout + proc.stderr
     assert target.exists()
     assert "rule train_model" not in out and "rule plot_esd_evolution" in out
@@ -95,8 +89,7 @@ def test_changing_an_sde_key_reruns_only_the_sde_branch(finished_run):
     cfg = (workdir / "config.yaml").read_text().replace("n_replicas: 5", "n_replicas: 6")
     other = workdir / "changed.yaml"
     other.write_text(cfg)
-    cmd_args = ["-n", "--configfile", str(other)]
-    proc = snakemake(workdir, *cmd_args)
+    proc = run_snakemake(workdir, "-n", configfile=other)
     out = proc.stdout + proc.stderr
     assert "rule simulate_sde" in out
     assert "rule train_model" not in out and "rule fit_laws" not in out
@@ -104,7 +97,7 @@ def test_changing_an_sde_key_reruns_only_the_sde_branch(finished_run):
 
 def test_invalid_config_stops_before_any_job(tmp_path):
     (tmp_path / "config.yaml").write_text("seeds: [0]\nmodels:\n  m:\n    train: {lr: -0.5}\n")
-    proc = snakemake(tmp_path, check=False)
+    proc = run_snakemake(tmp_path, check=False)
     assert proc.returncode != 0
     assert "models.m.train.lr" in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
@@ -114,7 +107,7 @@ def test_a_key_used_by_one_figure_reruns_only_that_figure(finished_run):  # CASE
     workdir, _, _ = finished_run
     changed = workdir / "topk.yaml"
     changed.write_text((workdir / "config.yaml").read_text() + "figures: {top_k: 5}\n")
-    proc = snakemake(workdir, "-n", "--configfile", str(changed))
+    proc = run_snakemake(workdir, "-n", configfile=changed)
     out = proc.stdout + proc.stderr
     rules = {line.split()[-1].rstrip(":") for line in out.splitlines() if line.startswith(("rule ", "localrule "))}
     assert rules <= {"plot_sv_trajectories", "all"} and "plot_sv_trajectories" in rules

@@ -7,14 +7,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import xarray as xr
+from conftest import snakemake_command
 
-REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.integration
 
 EVERY = 200  # train.checkpoint_every
@@ -33,17 +32,12 @@ TRAIN_LOG = "results/logs/train_model/kill_seed0.log"
 CHECKPOINT_LINE = re.compile(r"checkpoint at step (\d+) written")
 
 
-def snakemake_cmd(workdir: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-            "--cores", "2", *args, "--configfile", str(workdir / "config.yaml")]
-
-
 def start(workdir: Path) -> subprocess.Popen:
     """Snakemake building the training target, as the leader of its own process group."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "config.yaml").write_text(CONFIG)
     out = open(workdir / "snakemake.out", "wb")  # noqa: SIM115 (closed with the process)
-    proc = subprocess.Popen(snakemake_cmd(workdir, SPECTRA), stdout=out, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(snakemake_command(workdir, SPECTRA), stdout=out, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     out.close()
     return proc
@@ -108,8 +102,8 @@ def test_killed_workflow_resumes_training_and_matches_an_uninterrupted_run(tmp_p
     assert (killed / (SPECTRA + ".ckpt")).exists()
 
     # rerun: the lock of the killed run is stale, the job is incomplete
-    subprocess.run(snakemake_cmd(killed, "--unlock"), capture_output=True, check=True, timeout=120)
-    rerun = subprocess.run(snakemake_cmd(killed, SPECTRA, "--rerun-incomplete"), capture_output=True, text=True,
+    subprocess.run(snakemake_command(killed, "--unlock"), capture_output=True, check=True, timeout=120)
+    rerun = subprocess.run(snakemake_command(killed, SPECTRA, "--rerun-incomplete"), capture_output=True, text=True,
                            timeout=300)
     assert rerun.returncode == 0, f"rerun failed:\n{rerun.stdout[-3000:]}\n{rerun.stderr[-3000:]}"
     finish(ref_proc, reference)

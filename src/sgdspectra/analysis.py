@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .io import read_dataset, require_complete
+from .io import read_csvs, read_run
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def compare_laws_run(run_path: str | Path, late_snapshots: int = 1, n_boot: int 
     """
     from .fitting import compare_laws
 
-    ds = require_complete(read_dataset(run_path), run_path)
+    ds = read_run(run_path)
     frames = []
     for i in range(max(0, ds.sizes["step"] - late_snapshots), ds.sizes["step"]):
         step = int(ds.step.values[i])
@@ -75,8 +75,7 @@ def verdict_from_files(paths: Sequence[str | Path]) -> tuple[pd.DataFrame, str]:
     """The verdict table and its Markdown summary from stored law-comparison CSVs."""
     from .fitting import verdict_markdown, verdict_table
 
-    fits = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
-    table = verdict_table(fits)
+    table = verdict_table(read_csvs(paths))
     return table, verdict_markdown(table)
 
 
@@ -87,7 +86,7 @@ def repulsion_run(run_path: str | Path, n_boot: int = 200, seed: int = 0, level:
     """
     from .spacing import R_GOE, R_POISSON, spacing_ratio_bootstrap
 
-    ds = require_complete(read_dataset(run_path), run_path)
+    ds = read_run(run_path)
     rows = []
     for i, step in enumerate(ds.step.values):
         for j in range(ds.sizes["matrix"]):

@@ -48,7 +48,6 @@ __all__ = [
     "analyze_file",
     "analyze_tensors",
     "format_table",
-    "iter_tensors",
     "load_checkpoint",
     "write_csv",
 ]
@@ -210,14 +209,6 @@ def _iter_entries(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix or "<root>", obj
 
 
-def iter_tensors(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Yield ``(dotted_name, array)`` for every tensor / numpy array nested in dicts, lists,
-    tuples (and objects' ``state_dict()`` under ``--trust-pickle``). Other leaves are ignored."""
-    for name, value in _iter_entries(obj, prefix):
-        if isinstance(value, (torch.Tensor, np.ndarray)):
-            yield name, value
-
-
 def _skip_reason(t: Any, min_evals: int) -> str | None:
     if not isinstance(t, (torch.Tensor, np.ndarray)):
         kind = f"{type(t).__module__}.{type(t).__qualname__}".removeprefix("builtins.")
@@ -313,11 +304,6 @@ def analyze_tensors(
     return result
 
 
-def obj_has_tensors(result: AnalyzeResult) -> bool:
-    """True when anything (analysed or skipped) was found."""
-    return bool(result.layers or result.skipped)
-
-
 def analyze_file(
     path: str | Path, *, trust_pickle: bool = False, min_tail: int = 10, min_evals: int = 10,
     progress: bool = False,
@@ -325,7 +311,7 @@ def analyze_file(
     """Load ``path`` safely (:func:`load_checkpoint`) and analyse it (:func:`analyze_tensors`)."""
     obj = load_checkpoint(path, trust_pickle=trust_pickle)
     result = analyze_tensors(obj, min_tail=min_tail, min_evals=min_evals, progress=progress)
-    if not obj_has_tensors(result):
+    if not (result.layers or result.skipped):
         raise AnalyzeError(f"{path}: no tensors found in the file")
     return result
 

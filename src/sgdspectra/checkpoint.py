@@ -19,57 +19,49 @@ import numpy as np
 import torch
 
 from .io import atomic_path
-from .recording import SpectrumRecorder
 from .training import Callback, Trainer
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Checkpointer", "checkpoint_path"]
+__all__ = ["Checkpointer", "checkpoint_path", "from_tensors", "to_tensors"]
 
 
 def checkpoint_path(output: str | Path) -> Path:
     return Path(str(output) + ".ckpt")
 
 
-def _rows_to_tensors(rows: list[dict]) -> list[dict]:
-    """Snapshot rows with numpy arrays as tensors (loadable with weights_only=True)."""
-    out = []
-    for row in rows:
-        conv = {}
-        for key, value in row.items():
-            if isinstance(value, dict):
-                conv[key] = {k: torch.as_tensor(v) if isinstance(v, np.ndarray) else v for k, v in value.items()}
-            else:
-                conv[key] = value
-        out.append(conv)
-    return out
+def to_tensors(obj: Any) -> Any:
+    """A copy of a nest of dicts, lists and tuples with every numpy array as a tensor (so that it
+    loads with ``weights_only=True``); :func:`from_tensors` undoes it."""
+    if isinstance(obj, np.ndarray):
+        return torch.as_tensor(obj)
+    if isinstance(obj, dict):
+        return {k: to_tensors(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_tensors(v) for v in obj)
+    return obj
 
 
-def _rows_from_tensors(rows: list[dict]) -> list[dict]:
-    out = []
-    for row in rows:
-        conv = {}
-        for key, value in row.items():
-            if isinstance(value, dict):
-                conv[key] = {k: v.numpy() if isinstance(v, torch.Tensor) else (tuple(v) if isinstance(v, list) else v)
-                             for k, v in value.items()}
-            else:
-                conv[key] = value
-        out.append(conv)
-    return out
+def from_tensors(obj: Any) -> Any:
+    """A copy of a nest of dicts, lists and tuples with every tensor as a numpy array."""
+    if isinstance(obj, torch.Tensor):
+        return obj.cpu().numpy()
+    if isinstance(obj, dict):
+        return {k: from_tensors(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(from_tensors(v) for v in obj)
+    return obj
 
 
 class Checkpointer(Callback):
     """Saves a checkpoint every ``every`` steps; :meth:`restore` resumes from one."""
 
-    def __init__(self, path: str | Path, every: int, recorder: SpectrumRecorder, config_json: str,
-                 extras: dict[str, Any] | None = None) -> None:
-        """``extras``: further callbacks with ``state_dict()``/``load_state_dict()`` (tensors, numbers,
-        strings, lists and dicts only) saved and restored with the checkpoint."""
+    def __init__(self, path: str | Path, every: int, config_json: str, callbacks: dict[str, Any]) -> None:
+        """``callbacks``: the recording callbacks, each with ``state_dict()``/``load_state_dict()``
+        (tensors, numbers, strings, lists, tuples and dicts only), saved and restored by name."""
         self.path = Path(path)
-        self.extras = dict(extras or {})
+        self.callbacks = dict(callbacks)
         self.every = int(every)
-        self.recorder = recorder
         self.fingerprint = hashlib.sha256(config_json.encode()).hexdigest()
 
     def _state(self, trainer: Trainer, step: int) -> dict:
@@ -77,10 +69,8 @@ class Checkpointer(Callback):
             "fingerprint": self.fingerprint, "step": step,
             "model": trainer.model.state_dict(), "optimizer": trainer.optimizer.state_dict(),
             "scheduler": trainer.scheduler.state_dict(), "torch_rng": torch.random.get_rng_state(),
-            "order": trainer.task.order_state(), "rows": _rows_to_tensors(self.recorder.rows),
-            "batch_loss": list(self.recorder.batch_loss), "kinds": dict(self.recorder.kinds),
-            "drivers": sorted(self.recorder.drivers),
-            "extras": {name: obj.state_dict() for name, obj in self.extras.items()},
+            "order": trainer.task.order_state(),
+            "callbacks": {name: obj.state_dict() for name, obj in self.callbacks.items()},
         }
 
     def on_step_end(self, trainer: Trainer, step: int, batch_loss: float) -> None:
@@ -93,11 +83,12 @@ class Checkpointer(Callback):
         self.path.unlink(missing_ok=True)
 
     def restore(self, trainer: Trainer) -> int:
-        """Load the checkpoint into ``trainer`` and the recorder; return its step (0 if none)."""
+        """Load the checkpoint into ``trainer`` and the callbacks; return its step (0 if none)."""
         if not self.path.exists():
             return 0
         try:
-            state = torch.load(self.path, map_location=trainer.device, weights_only=True)
+            # on the CPU: RNG states must be CPU tensors; model and optimiser states move on loading
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as exc:  # a damaged side-car file must not block a fresh start
             log.warning("ignoring unreadable checkpoint %s (%s); starting from step 0", self.path, exc)
             return 0
@@ -109,11 +100,7 @@ class Checkpointer(Callback):
         trainer.scheduler.load_state_dict(state["scheduler"])
         torch.random.set_rng_state(state["torch_rng"])
         trainer.task.set_order_state(state["order"])
-        self.recorder.rows = _rows_from_tensors(state["rows"])
-        self.recorder.batch_loss = list(state["batch_loss"])
-        self.recorder.kinds = dict(state["kinds"])
-        self.recorder.drivers = set(state["drivers"])
-        for name, obj in self.extras.items():
-            obj.load_state_dict(state["extras"][name])
+        for name, obj in self.callbacks.items():
+            obj.load_state_dict(state["callbacks"][name])
         log.info("resumed from checkpoint %s at step %d", self.path, state["step"])
         return int(state["step"])

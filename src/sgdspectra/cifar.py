@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .download import ChecksumError, fetch, manual_download_hint, sha256sum
+from .download import fetch
 
 log = logging.getLogger(__name__)
 
@@ -117,18 +117,9 @@ def load_cifar10(
     :class:`~sgdspectra.download.ChecksumError`, each with instructions to supply the file by hand.
     """
     url = CIFAR10_URL if url is None else url
-    sha = (CIFAR10_SHA256 if sha256 is None else sha256).lower()
+    sha = CIFAR10_SHA256 if sha256 is None else sha256
     dest = Path(data_dir) / CIFAR10_ARCHIVE
-    if download:
-        fetch(url, dest, sha, timeout=timeout, what="CIFAR-10 (binary version)")
-    elif not dest.is_file():
-        raise FileNotFoundError(
-            f"CIFAR-10 archive {dest} is missing and download=False. {manual_download_hint(url, dest, sha)}"
-        )
-    elif (actual := sha256sum(dest)) != sha:
-        raise ChecksumError(
-            f"CIFAR-10 archive {dest} has SHA-256 {actual}, expected {sha}. {manual_download_hint(url, dest, sha)}"
-        )
+    fetch(url, dest, sha, timeout=timeout, what="CIFAR-10 (binary version)", download=download)
     members = _read_members(dest)
     out = []
     for split in ("train", "test"):

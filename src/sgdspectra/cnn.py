@@ -18,14 +18,31 @@ its gradient is available to the recorder).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
 
 from .architecture import cnn_feature_side
 
-__all__ = ["CNN"]
+__all__ = ["CNN", "init_layers"]
+
+
+def init_layers(layers: Iterable[nn.Linear | nn.Conv2d], init: str) -> None:
+    """Initialise ``layers`` in order (shared by the MLP and the CNN).
+
+    ``"normal_fan_in"`` (the paper's): every weight from N(0, 1/fan_in), fan_in being the number of
+    columns of the analysed matrix (in_features, or in_channels * k * k), zero biases;
+    ``"pytorch_default"`` keeps PyTorch's own initialisation.
+    """
+    if init == "normal_fan_in":
+        for layer in layers:
+            fan_in = layer.weight[0].numel()  # in_features, or in_channels * k * k
+            nn.init.normal_(layer.weight, mean=0.0, std=1.0 / math.sqrt(fan_in))
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+    elif init != "pytorch_default":
+        raise ValueError(f"unknown init {init!r}")
 
 
 class CNN(nn.Module):
@@ -57,14 +74,7 @@ class CNN(nn.Module):
         self.fcs = nn.ModuleList(nn.Linear(a, b, bias=bias) for a, b in zip(widths[:-1], widths[1:]))
         self.act = nn.ReLU()
         self.pool = nn.MaxPool2d(2)
-        if init == "normal_fan_in":
-            for layer in [*self.convs, *self.fcs]:
-                fan_in = layer.weight[0].numel()  # in_channels * k * k, or in_features
-                nn.init.normal_(layer.weight, mean=0.0, std=1.0 / math.sqrt(fan_in))
-                if layer.bias is not None:
-                    nn.init.zeros_(layer.bias)
-        elif init != "pytorch_default":
-            raise ValueError(f"unknown init {init!r}")
+        init_layers([*self.convs, *self.fcs], init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C*H*W) or (B, C, H, W) -> logits (B, n_classes)
         h = x.reshape(x.shape[0], self.in_channels, self.image_size, self.image_size)  # (B, C, H, W)

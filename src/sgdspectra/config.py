@@ -10,13 +10,15 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, is_dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import jsonschema
 import yaml
+
+from .architecture import IMAGE_SHAPES, cnn_feature_side
 
 __all__ = [
     "CNNConfig",
@@ -137,8 +139,6 @@ def _semantic_errors(config: dict[str, Any]) -> list[str]:
 
 def _cnn_errors(key: str, cnn: Mapping[str, Any], dataset: str) -> list[str]:
     """The cnn's kernel must be odd ('same' padding) and its pooling must leave a feature map."""
-    from .architecture import IMAGE_SHAPES, cnn_feature_side
-
     out = []
     if cnn["kernel_size"] % 2 == 0:
         out.append(f"config key '{key}.cnn.kernel_size': must be odd ('same' padding), got {cnn['kernel_size']}")
@@ -179,7 +179,7 @@ def iter_schema_keys(schema: Mapping[str, Any], prefix: str = "") -> Iterator[tu
 
 # ----------------------------------------------------------------------------- typed views
 TEXT_DATASETS = ("pydoc", "tiny_shakespeare", "text_file")
-IMAGE_DATASETS = ("digits", "mnist", "cifar10")
+IMAGE_DATASETS = tuple(IMAGE_SHAPES)  # ("digits", "mnist", "cifar10")
 
 
 @dataclass(frozen=True)
@@ -274,25 +274,23 @@ class ModelConfig:
     def from_dict(cls, name: str, spec: Mapping[str, Any]) -> ModelConfig:
         """Build from one validated ``models.<name>`` entry (missing keys take schema defaults)."""
         spec = validate_config({"models": {name: copy.deepcopy(dict(spec))}})["models"][name]
-        return cls(
-            name=name,
-            architecture=spec["architecture"],
-            hidden=tuple(spec["hidden"]),
-            transformer=TransformerConfig(**spec["transformer"]),
-            cnn=CNNConfig(channels=tuple(spec["cnn"]["channels"]), kernel_size=spec["cnn"]["kernel_size"],
-                          fc_hidden=tuple(spec["cnn"]["fc_hidden"])),
-            activation=spec["activation"],
-            init=spec["init"],
-            bias=spec["bias"],
-            data=DataConfig(**spec["data"]),
-            train=TrainConfig(**spec["train"]),
-            snapshots=SnapshotConfig(**spec["snapshots"]),
-            dynamics=DynamicsConfig(**{**spec["dynamics"], "matrices": tuple(spec["dynamics"]["matrices"])}),
-            tracking=TrackingConfig(**{**spec["tracking"], "matrices": tuple(spec["tracking"]["matrices"])}),
-        )
+        return _from_mapping(cls, spec, name=name)
 
     def to_json(self) -> str:
         """The configuration as JSON (stored in every output's provenance)."""
         from dataclasses import asdict
 
         return json.dumps(asdict(self), sort_keys=True)
+
+
+def _from_mapping(cls: type, values: Mapping[str, Any], **extra: Any) -> Any:
+    """Dataclass ``cls`` from validated ``values``: sections become their dataclasses, lists tuples."""
+    hints = get_type_hints(cls)
+    kwargs = dict(extra)
+    for key, value in values.items():
+        if is_dataclass(hints[key]):
+            value = _from_mapping(hints[key], value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    return cls(**kwargs)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import DataConfig
+from .config import IMAGE_DATASETS, DataConfig
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def load_mnist_dataset(cfg: DataConfig) -> ArrayDataset:
     x_tr, y_tr, x_te, y_te = load_mnist(cfg.dir)
     scale = lambda a: a.reshape(len(a), -1).astype(np.float64) / 255.0  # noqa: E731
     x_all = _standardise(np.concatenate([scale(x_tr), scale(x_te)]))
-    return ArrayDataset("mnist", x_all[: len(y_tr)], y_tr.astype(np.int64), x_all[len(y_tr):], y_te.astype(np.int64), 10)
+    return ArrayDataset("mnist", x_all[: len(y_tr)], y_tr, x_all[len(y_tr):], y_te, 10)  # labels int64 already
 
 
 def channel_mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,10 +111,9 @@ def load_dataset(cfg: DataConfig) -> ArrayDataset:
         return load_mnist_dataset(cfg)
     if cfg.name == "cifar10":
         return load_cifar10_dataset(cfg)
-    loaders = {"digits": _load_digits}
-    if cfg.name not in loaders:
-        raise ValueError(f"unknown image data set {cfg.name!r}; available: digits, mnist, cifar10")
-    x, y, n_classes = loaders[cfg.name]()
+    if cfg.name != "digits":
+        raise ValueError(f"unknown image data set {cfg.name!r}; available: {', '.join(IMAGE_DATASETS)}")
+    x, y, n_classes = _load_digits()
     tr, va = train_val_split(len(y), y, cfg.val_fraction, cfg.split_seed)
     log.info("data set %s: %d train, %d validation examples", cfg.name, tr.size, va.size)
     return ArrayDataset(cfg.name, x[tr], y[tr], x[va], y[va], n_classes)

@@ -109,6 +109,7 @@ def fetch(
     *,
     timeout: float = 60,
     what: str = "file",
+    download: bool = True,
 ) -> Path:
     """Return ``dest``, downloading it from ``url`` first unless it is already there and intact.
 
@@ -125,17 +126,23 @@ def fetch(
         Seconds to wait for the server to connect or to send more data.
     what
         A short human name of the file for log and error messages (e.g. ``"Tiny Shakespeare"``).
+    download
+        When false, only check the file already at ``dest``: never touch the network.
 
     Raises
     ------
+    FileNotFoundError
+        ``download`` is false and there is no file at ``dest``.
     DownloadError
         The file could not be downloaded (no network, unknown host, time-out, HTTP error, cut-short
         transfer). The message says how to put the file at ``dest`` by hand.
     ChecksumError
-        The downloaded bytes do not have the expected SHA-256; nothing is written to ``dest``.
+        The downloaded bytes do not have the expected SHA-256; nothing is written to ``dest``. Or
+        ``download`` is false and the file at ``dest`` does not have it.
     """
     dest = Path(dest)
     sha256 = _normalise_sha256(sha256)
+    hint = manual_download_hint(url, dest, sha256)
     stale: str | None = None
     if dest.exists():
         actual = sha256sum(dest)
@@ -143,13 +150,16 @@ def fetch(
             log.info("%s: using verified %s", what, dest)
             return dest
         stale = actual
+        if not download:
+            raise ChecksumError(f"{what}: {dest} has SHA-256 {actual}, expected {sha256}. {hint}")
         log.warning(
             "%s: %s exists but its SHA-256 is %s, not the expected %s; downloading it again",
             what, dest, actual, sha256,
         )  # fmt: skip
+    elif not download:
+        raise FileNotFoundError(f"{what}: {dest} is missing and download=False. {hint}")
 
     log.info("%s: downloading %s to %s", what, url, dest)
-    hint = manual_download_hint(url, dest, sha256)
     with atomic_path(dest, suffix=".part") as tmp:
         try:
             actual, n_bytes = _stream(url, tmp, timeout, what)

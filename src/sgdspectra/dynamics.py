@@ -30,6 +30,8 @@ import numpy as np
 import torch
 import xarray as xr
 
+from .checkpoint import from_tensors, to_tensors
+from .recording import analysed_matrices
 from .sde.sigma_scheme import sigma_drift
 from .training import Callback, Trainer
 
@@ -39,6 +41,7 @@ __all__ = [
     "DynamicsRecorder",
     "drift_terms",
     "dynamics_anchors",
+    "isotropic_noise",
     "matrix_numpy",
     "measure_matrices",
     "noise_from_gradients",
@@ -97,8 +100,8 @@ def drift_terms(sigma: np.ndarray, g: np.ndarray, noise_d: float, shape: tuple[i
 
 
 def matrix_numpy(w: torch.Tensor) -> np.ndarray:
-    """A float64 CPU copy of a weight (or of a view of one)."""
-    return w.detach().to(dtype=torch.float64, device="cpu").numpy().copy()
+    """A float64 CPU copy of a weight (or of a view of one, or of a gradient)."""
+    return w.detach().to(device="cpu", dtype=torch.float64, copy=True).numpy()
 
 
 def _grad_view(w: torch.Tensor) -> torch.Tensor | None:
@@ -115,8 +118,6 @@ def probe_gradients(trainer: Trainer, n_batches: int, rng: np.random.Generator,
                     names: Sequence[str] | None = None) -> Iterator[dict[str, np.ndarray]]:
     """Yield, for each of ``n_batches`` probe minibatches, {matrix: float64 gradient} at fixed
     weights. The batches come from ``rng`` (not the training order); gradients are cleared after."""
-    from .recording import analysed_matrices
-
     model = trainer.model
     try:
         for _ in range(n_batches):
@@ -129,18 +130,23 @@ def probe_gradients(trainer: Trainer, n_batches: int, rng: np.random.Generator,
                     continue
                 g = _grad_view(w)
                 if g is not None:
-                    out[name] = g.detach().to(dtype=torch.float64, device="cpu").numpy().copy()
+                    out[name] = matrix_numpy(g)
             yield out
     finally:
         model.zero_grad(set_to_none=True)
 
 
-def noise_from_gradients(stack: np.ndarray) -> tuple[float, float]:
+def isotropic_noise(stack: np.ndarray) -> float:
     """Isotropic noise intensity D = mean over entries of var_b(G_b) / 2 from a stack (n, ...) of
-    probe gradients, and its jackknife standard error over the n >= 3 batches."""
+    n >= 2 probe gradients (no BLAS call: its idle threads would spin against torch's)."""
+    return float(stack.var(axis=0, ddof=1).mean() / 2.0)
+
+
+def noise_from_gradients(stack: np.ndarray) -> tuple[float, float]:
+    """:func:`isotropic_noise` D and its jackknife standard error over the n >= 3 batches."""
     n = stack.shape[0]
     flat = stack.reshape(n, -1)
-    d = float(flat.var(axis=0, ddof=1).mean() / 2.0)
+    d = isotropic_noise(flat)
     if n < 3:
         return d, float("nan")
     s1, s2 = flat.sum(axis=0), (flat * flat).sum(axis=0)
@@ -185,8 +191,6 @@ class DynamicsRecorder(Callback):
     def on_step_end(self, trainer: Trainer, step: int, batch_loss: float) -> None:
         if step not in self._todo:
             return
-        from .recording import analysed_matrices
-
         mats = {n: w for n, _, w in analysed_matrices(trainer.model)}
         names = select_matrices(list(mats), self.patterns)
         if not names:
@@ -201,16 +205,10 @@ class DynamicsRecorder(Callback):
 
     # -------------------------------------------------------------- checkpoint support
     def state_dict(self) -> dict:
-        return {"rows": [{**r, "matrices": {n: {k: (torch.as_tensor(v) if isinstance(v, np.ndarray) else
-                                                    (list(v) if isinstance(v, tuple) else v))
-                                                for k, v in m.items()} for n, m in r["matrices"].items()}}
-                         for r in self.rows]}
+        return {"rows": to_tensors(self.rows)}
 
     def load_state_dict(self, state: dict) -> None:
-        self.rows = [{**r, "matrices": {n: {k: (v.numpy() if isinstance(v, torch.Tensor) else
-                                                (tuple(v) if isinstance(v, list) else v))
-                                            for k, v in m.items()} for n, m in r["matrices"].items()}}
-                     for r in state["rows"]]
+        self.rows = from_tensors(state["rows"])
 
     # ------------------------------------------------------------------- output
     def to_variables(self, names: Sequence[str], k_max: int) -> dict[str, xr.DataArray]:

@@ -110,9 +110,10 @@ def _observed(ds: xr.Dataset, matrix: str, steps: np.ndarray, r: int) -> np.ndar
     return ds["sigma"].sel(matrix=matrix, step=steps).values[:, :r]
 
 
-def forecast_matrix(ds: xr.Dataset, matrix: str, t0: int, settings: ForecastSettings) -> tuple[dict, dict]:
-    """All forecasts of one matrix at the snapshots from t0 on: ({name: array (step, r) or
-    (replica, step, r)}, calibration dict)."""
+def forecast_matrix(ds: xr.Dataset, matrix: str, t0: int, settings: ForecastSettings,
+                    times: np.ndarray) -> tuple[dict, dict]:
+    """All forecasts of one matrix at the snapshots from t0 on, whose SDE times since t0 are
+    ``times`` (:func:`sde_time_since`): ({name: array (step, r) or (replica, step, r)}, calibration dict)."""
     from .sde.eigen import simulate_singular_values
 
     steps = ds["step"].values
@@ -134,7 +135,6 @@ def forecast_matrix(ds: xr.Dataset, matrix: str, t0: int, settings: ForecastSett
     else:
         out["tracker"] = np.full_like(out["frozen"], np.nan)
     cal = calibrate_at(ds, matrix, t0, settings.calibration_windows)
-    times = sde_time_since(_train_config(ds), t0, fsteps)
     cal["sde_time_span"] = float(times[-1])
     sde = np.full((settings.n_replicas, fsteps.size, r), np.nan)
     if cal["offset"] is not None and np.isfinite(cal["s"]) and cal["s"] > 0 and fsteps.size > 1 and np.all(sig0 > 0):
@@ -162,10 +162,11 @@ def forecast_run(ds: xr.Dataset, settings: ForecastSettings, model: str = "", se
     r_max = max(min(int(ds["n_rows"].sel(matrix=m)), int(ds["n_cols"].sel(matrix=m))) for m in tracked)
     det = {f: np.full((len(tracked), fsteps.size, r_max), np.nan) for f in ("observed", "frozen", "linear", "tracker")}
     ens = np.full((len(tracked), settings.n_replicas, fsteps.size, r_max), np.nan)
+    times = sde_time_since(_train_config(ds), t0, fsteps)
     score_rows, cal_rows = [], []
     for j, matrix in enumerate(tracked):
         log.info("forecasting %s from step %d to %d", matrix, t0, fsteps[-1])
-        fc, cal = forecast_matrix(ds, matrix, t0, settings)
+        fc, cal = forecast_matrix(ds, matrix, t0, settings, times)
         r = fc["observed"].shape[1]
         for f in det:
             det[f][j, :, :r] = fc[f]

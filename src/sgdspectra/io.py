@@ -12,10 +12,11 @@ import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from .provenance import sanitize_attrs
@@ -28,7 +29,9 @@ __all__ = [
     "write_text",
     "append_steps",
     "atomic_path",
+    "read_csvs",
     "read_dataset",
+    "read_run",
     "require_complete",
     "write_dataset",
 ]
@@ -79,7 +82,7 @@ def write_text(text: str, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def write_csv(df, path: str | os.PathLike) -> Path:
+def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a pandas DataFrame as CSV (no index) atomically."""
     return write_text(df.to_csv(index=False), path)
 
@@ -103,6 +106,16 @@ def read_dataset(path: str | os.PathLike) -> xr.Dataset:
         raise FileNotFoundError(f"no such file: {path}")
     with xr.open_dataset(path, engine="netcdf4", cache=False) as ds:
         return ds.load()
+
+
+def read_csvs(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
+    """Concatenate the CSV files at ``paths`` (same columns, or a union) into one frame, new index."""
+    return pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+
+
+def read_run(path: str | os.PathLike) -> xr.Dataset:
+    """Load a run file and refuse it if it is incomplete (e.g. training diverged)."""
+    return require_complete(read_dataset(path), path)
 
 
 def require_complete(ds: xr.Dataset, path: str | os.PathLike | None = None) -> xr.Dataset:

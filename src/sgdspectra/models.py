@@ -7,14 +7,13 @@ and kinds of :func:`sgdspectra.architecture.matrix_layout`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import torch
 from torch import nn
 
 from .architecture import IMAGE_SHAPES
-from .cnn import CNN
+from .cnn import CNN, init_layers
 from .config import ModelConfig
 from .transformer import GPT, ViT
 
@@ -36,14 +35,7 @@ class MLP(nn.Module):
             nn.Linear(a, b, bias=bias) for a, b in zip(widths[:-1], widths[1:])
         )
         self.act = _ACTIVATIONS[activation]()
-        if init == "normal_fan_in":
-            for layer in self.layers:
-                # The paper's initialisation: W_ij ~ N(0, 1/fan_in); zero biases.
-                nn.init.normal_(layer.weight, mean=0.0, std=1.0 / math.sqrt(layer.in_features))
-                if layer.bias is not None:
-                    nn.init.zeros_(layer.bias)
-        elif init != "pytorch_default":
-            raise ValueError(f"unknown init {init!r}")
+        init_layers(self.layers, init)  # "normal_fan_in": W_ij ~ N(0, 1/fan_in), zero biases
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (batch, d_in) -> (batch, d_out)
         for i, layer in enumerate(self.layers):

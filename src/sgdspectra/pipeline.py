@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import xarray as xr
 
 from .fitting.verdict import ID_COLUMNS
-from .io import read_dataset, require_complete, write_csv, write_text
+from .io import read_csvs, read_dataset, read_run, write_csv, write_text
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +31,6 @@ __all__ = [
 ]
 
 FIT_ID_COLUMNS = list(ID_COLUMNS)
-
-
-def read_run(path: str | Path) -> xr.Dataset:
-    """Load a run file and refuse it if it is incomplete (e.g. training diverged)."""
-    return require_complete(read_dataset(path), path)
 
 
 # ----------------------------------------------------------------------------------- training
@@ -107,7 +101,7 @@ def fit_laws(run_path: str | Path, output: str | Path, min_tail: int = 10, min_v
 
 # ----------------------------------------------------------------------------------- SDE
 from .sde_runs import compare_sde, sde_by_level, sde_time, simulate_sde  # noqa: E402  (re-exported rule entry points)
-from .stationary_check import simulate_check  # noqa: E402
+from .stationary_check import simulate_check  # noqa: E402, F401  (re-exported rule entry point)
 
 
 def fit_law_comparison(run_path: str | Path, output: str | Path, late_snapshots: int = 1,
@@ -133,20 +127,19 @@ def measure_repulsion(run_path: str | Path, output: str | Path, n_boot: int = 20
 def make_table_verdict(law_paths: Sequence[str | Path], csv: str | Path, md: str | Path) -> pd.DataFrame:
     """Rule ``make_table_verdict``: which law describes each matrix at the late snapshots."""
     from .analysis import verdict_from_files
-
-    table, summary = verdict_from_files(law_paths)
     from .tables import to_markdown
 
+    table, summary = verdict_from_files(law_paths)
     write_text(summary + "\n" + to_markdown(table, "Per matrix (aggregated over seeds)"), md)
     write_csv(table, csv)
     return table
+
 
 def make_table_fits(fit_paths: Sequence[str | Path], csv: str | Path, md: str | Path) -> pd.DataFrame:
     """Rule ``make_table_fits``: per-matrix fit summary at the final step, over seeds."""
     from .tables import summarize_fits, write_table
 
-    fits = pd.concat([pd.read_csv(p) for p in fit_paths], ignore_index=True)
-    table = summarize_fits(fits, drop_empty=True)
+    table = summarize_fits(read_csvs(fit_paths), drop_empty=True)
     write_table(table, csv, md, title="Law fits at the final snapshot: mean, std and 95 % t-interval over seeds "
                 "(the primary uncertainty: eigenvalues of one matrix are not independent)")
     return table
@@ -156,7 +149,7 @@ def make_table_sde(comparison_paths: Sequence[str | Path], csv: str | Path, md: 
     """Rule ``make_table_sde``: simulated vs observed spectra, every seed and matrix."""
     from .tables import write_table
 
-    table = pd.concat([pd.read_csv(p) for p in comparison_paths], ignore_index=True)
+    table = read_csvs(comparison_paths)
     write_table(table, csv, md, title="Matrix-level SDE vs observed spectrum at the last simulated snapshot")
     return table
 
@@ -184,18 +177,12 @@ def plot_stationary_check(check_paths: Sequence[str | Path], table_csv: str | Pa
 def make_table_sweep(run_paths: Sequence[str | Path], fit_paths: Sequence[str | Path], csv: str | Path,
                      slopes_csv: str | Path, slopes_md: str | Path) -> pd.DataFrame:
     """Rule ``make_table_sweep``: per run and matrix η, B, D, ηD, fitted scale and α; log-log slopes."""
-    from .sweep import loglog_slope, sweep_table
+    from .sweep import sweep_slopes, sweep_table
     from .tables import write_table
 
     table = sweep_table(run_paths, fit_paths)
-    rows = []
-    for matrix, g in table.groupby("matrix", sort=True):
-        for x in ("eta_D", "eta_over_B"):
-            for y in ("mp_variance", "alpha"):
-                rows.append({"matrix": matrix, "x": x, "y": y, **loglog_slope(g[x].to_numpy(), g[y].to_numpy())})
-    slopes = pd.DataFrame(rows)
     write_csv(table, csv)
-    write_table(slopes, slopes_csv, slopes_md, title="Log-log slopes over the sweep (theory: 1 for the variance vs ηD)")
+    write_table(sweep_slopes(table), slopes_csv, slopes_md, title="Log-log slopes over the sweep (theory: 1 for the variance vs ηD)")
     return table
 
 
@@ -208,6 +195,10 @@ def plot_temperature_sweep(table_csv: str | Path, slopes_csv: str | Path, png: s
 
 
 # ----------------------------------------------------------------------------------- figures
+#: Figures of ``plot_figure`` drawn from stored tables alone (the run file is not read).
+_TABLE_FIGURES = ("alpha_spikes", "repulsion")
+
+
 def plot_figure(
     figure: str, run_path: str | Path, png: str | Path, pdf: str | Path, *,
     fits_path: str | Path | None = None, sde_paths: Sequence[str | Path] = (),
@@ -216,7 +207,7 @@ def plot_figure(
     """Rules ``plot_*``: draw one figure from stored products and save it as PNG and PDF."""
     from . import plotting
 
-    ds = read_run(run_path)
+    ds = None if figure in _TABLE_FIGURES else read_run(run_path)
     if figure == "esd_evolution":
         fig = plotting.plot_esd_evolution(ds, **options)
     elif figure == "sv_trajectories":
@@ -284,8 +275,8 @@ def make_dynamics_tables(calibration_paths: Sequence[str | Path], regression_pat
     """Rule ``make_table_dynamics``: calibration per window and the term-by-term regression, all runs."""
     from .tables import write_table
 
-    cal = pd.concat([pd.read_csv(p) for p in calibration_paths], ignore_index=True)
-    reg = pd.concat([pd.read_csv(p) for p in regression_paths], ignore_index=True)
+    cal = read_csvs(calibration_paths)
+    reg = read_csvs(regression_paths)
     write_table(cal, outputs["calibration_csv"], outputs["calibration_md"],
                 title="SDE calibration per matrix and measurement window (s from the gradient noise and from the "
                       "increments, confinement kappa, multiplicative noise s_i ~ s0 + s1 lambda_i)")
@@ -299,8 +290,7 @@ def make_table_forecast_skill(score_paths: Sequence[str | Path], csv: str | Path
     from .forecast import skill_table
     from .tables import write_table
 
-    scores = pd.concat([pd.read_csv(p) for p in score_paths], ignore_index=True)
-    table = skill_table(scores)
+    table = skill_table(read_csvs(score_paths))
     write_table(table, csv, md, title="Forecast skill (1 - error / error of the frozen spectrum; > 0 beats it), "
                                       "mean over seeds, at the last snapshot and averaged over horizons")
     return table

@@ -10,6 +10,7 @@ import xarray as xr
 import torch
 from torch import nn
 
+from .checkpoint import from_tensors, to_tensors
 from .spectra import normalized_singular_values, singular_values_with_driver
 from .training import Callback, Trainer
 
@@ -23,7 +24,7 @@ def gradient_noise(trainer: Trainer, n_batches: int, seed: int) -> tuple[dict[st
     averaged over entries, and the norm of the mean gradient. Since a minibatch gradient has
     per-entry variance σ_g²/B, D estimates σ_g²/(2B) (SCIENCE.md §2). The probe batches come from
     their own generator and the gradients are cleared afterwards: training is not disturbed."""
-    from .dynamics import probe_gradients
+    from .dynamics import isotropic_noise, probe_gradients
 
     if n_batches < 2:
         return {}, {}
@@ -34,7 +35,7 @@ def gradient_noise(trainer: Trainer, n_batches: int, seed: int) -> tuple[dict[st
     noise, norm = {}, {}
     for name, gs in grads.items():
         stack = np.stack(gs)  # (n_batches, m, n)
-        noise[name] = float(stack.var(axis=0, ddof=1).mean() / 2.0)
+        noise[name] = isotropic_noise(stack)
         mean = stack.mean(axis=0)  # Frobenius norm without a BLAS call (its idle threads would spin against torch)
         norm[name] = float(np.sqrt(np.square(mean).sum()))
     return noise, norm
@@ -92,6 +93,17 @@ class SpectrumRecorder(Callback):
         self.batch_loss.append(batch_loss)
         if step in self._todo:
             self._record(trainer, step)
+
+    # -------------------------------------------------------------- checkpoint support
+    def state_dict(self) -> dict:
+        return {"rows": to_tensors(self.rows), "batch_loss": list(self.batch_loss), "kinds": dict(self.kinds),
+                "drivers": sorted(self.drivers)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rows = from_tensors(state["rows"])
+        self.batch_loss = list(state["batch_loss"])
+        self.kinds = dict(state["kinds"])
+        self.drivers = set(state["drivers"])
 
     def to_dataset(self) -> xr.Dataset:
         """The snapshots recorded so far as a Dataset (dims step, matrix, k; see docs/data-format.md)."""

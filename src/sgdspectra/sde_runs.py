@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .io import read_dataset, require_complete, write_csv, write_dataset
+from .io import read_dataset, read_run, write_csv, write_dataset
 from .schedule import evenly_spaced_indices
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def simulate_sde(
 
     if level not in LEVELS:
         raise ValueError(f"unknown SDE level {level!r} (use {', '.join(LEVELS)})")
-    ds = require_complete(read_dataset(run_path), run_path)
+    ds = read_run(run_path)
     if matrix not in ds.matrix.values:
         raise KeyError(f"{run_path}: no matrix {matrix!r} (have {', '.join(map(str, ds.matrix.values))})")
     sel = ds.sel(matrix=matrix)
@@ -132,7 +132,7 @@ def compare_sde(run_path: str | Path, sde_paths: Sequence[str | Path], output: s
     """Rule ``compare_sde``: KS and Wasserstein-1 of simulated vs observed spectra, per level and matrix."""
     from .comparison import compare_sde_to_observed
 
-    ds = require_complete(read_dataset(run_path), run_path)
+    ds = read_run(run_path)
     frames = []
     for level, by_matrix in sorted(sde_by_level(sde_paths).items()):
         df = compare_sde_to_observed(ds, by_matrix)

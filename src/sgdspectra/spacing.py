@@ -101,7 +101,11 @@ def spacing_ratio(
     Status ``nonfinite`` (any NaN/inf), ``too_few_values`` (fewer than ``min_ratios`` usable
     pairs) or ``ok``. Pairs containing a zero spacing are skipped and counted (``n_tied``).
     """
-    r, n_tied, n_values, bad = spacing_ratios(values, bulk)
+    return _summary(*spacing_ratios(values, bulk), min_ratios)
+
+
+def _summary(r: npt.NDArray[np.float64], n_tied: int, n_values: int, bad: str, min_ratios: int) -> SpacingRatio:
+    """:class:`SpacingRatio` of the ratios returned by :func:`spacing_ratios`."""
     if bad:
         return SpacingRatio(math.nan, 0, 0, n_values, "nonfinite", bad)
     if r.size < min_ratios:
@@ -128,8 +132,8 @@ def spacing_ratio_bootstrap(
     """
     if int(n_boot) < 1 or not 0 < level < 1:
         raise ValueError(f"need n_boot >= 1 and level in (0, 1), got {n_boot!r}, {level!r}")
-    point = spacing_ratio(values, bulk, min_ratios)
-    r, _, _, _ = spacing_ratios(values, bulk)
+    r, n_tied, n_values, bad = spacing_ratios(values, bulk)
+    point = _summary(r, n_tied, n_values, bad, min_ratios)
     if point.status != "ok":
         return SpacingRatioInterval(point.mean_r, math.nan, math.nan, level, point.n_ratios,
                                     int(n_boot), 0, point.status, point.message)  # fmt: skip

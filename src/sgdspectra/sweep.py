@@ -17,20 +17,24 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .io import read_dataset, require_complete
+from .io import read_csvs, read_run
 
 log = logging.getLogger(__name__)
 
-__all__ = ["loglog_slope", "sweep_table"]
+__all__ = ["SLOPE_X", "SLOPE_Y", "loglog_slope", "sweep_slopes", "sweep_table"]
+
+#: Columns of :func:`sweep_table` used as x (temperatures) and y (fitted scales) of the log-log slopes.
+SLOPE_X = ("eta_D", "eta_over_B")
+SLOPE_Y = ("mp_variance", "alpha")
 
 
 def sweep_table(run_paths: Sequence[str | Path], fit_paths: Sequence[str | Path], late_fraction: float = 0.34) -> pd.DataFrame:
     """One row per run and matrix: η, B, γ, measured D (mean over the last ``late_fraction`` of
     snapshots), ηD, η/B, the fitted MP variance and power-law α at the last step, and ηD/γ."""
-    fits = pd.concat([pd.read_csv(p) for p in fit_paths], ignore_index=True)
+    fits = read_csvs(fit_paths)
     rows = []
     for path in run_paths:
-        ds = require_complete(read_dataset(path), path)
+        ds = read_run(path)
         cfg = json.loads(ds.attrs["config_json"])
         train = cfg["train"]
         eta = train["lr"] / (1.0 - train["momentum"])
@@ -66,3 +70,13 @@ def loglog_slope(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> dict[str,
     t = stats.t.ppf(0.5 + level / 2, n - 2)
     return {"slope": float(res.slope), "low": float(res.slope - t * res.stderr), "high": float(res.slope + t * res.stderr),
             "intercept": float(res.intercept), "n": n}
+
+
+def sweep_slopes(table: pd.DataFrame) -> pd.DataFrame:
+    """Per matrix of :func:`sweep_table`, the :func:`loglog_slope` of each y in ``SLOPE_Y`` on each x in ``SLOPE_X``."""
+    rows = []
+    for matrix, g in table.groupby("matrix", sort=True):
+        for x in SLOPE_X:
+            for y in SLOPE_Y:
+                rows.append({"matrix": matrix, "x": x, "y": y, **loglog_slope(g[x].to_numpy(), g[y].to_numpy())})
+    return pd.DataFrame(rows)

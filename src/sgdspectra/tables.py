@@ -13,10 +13,9 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-
-from sgdspectra.fitting.uncertainty import seed_interval
 import pandas as pd
 
+from sgdspectra.fitting.uncertainty import seed_interval
 from sgdspectra.io import write_csv, write_text
 
 log = logging.getLogger(__name__)

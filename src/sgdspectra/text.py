@@ -21,6 +21,7 @@ from typing import NamedTuple, TypeVar
 import numpy as np
 import torch
 
+from .config import TEXT_DATASETS
 from .download import fetch
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 #: Names accepted by :func:`load_corpus`.
-CORPORA: tuple[str, ...] = ("pydoc", "tiny_shakespeare", "text_file")
+CORPORA: tuple[str, ...] = TEXT_DATASETS
 
 
 class RemoteFile(NamedTuple):

@@ -23,10 +23,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 import xarray as xr
 
+from .checkpoint import from_tensors, to_tensors
 from .dynamics import matrix_numpy, select_matrices
+from .recording import analysed_matrices
 from .training import Callback, Trainer
 
 log = logging.getLogger(__name__)
@@ -104,20 +105,18 @@ class SingularTracker(Callback):
         self._tracks: dict[str, _Track] = {}
 
     def _weights(self, trainer: Trainer) -> dict[str, np.ndarray]:
-        from .recording import analysed_matrices
-
         mats = {n: w for n, _, w in analysed_matrices(trainer.model)}
         return {n: matrix_numpy(mats[n]) for n in select_matrices(list(mats), self.patterns)}
 
-    def _begin(self, trainer: Trainer) -> None:
-        for name, w in self._weights(trainer).items():
+    def _begin(self, weights: dict[str, np.ndarray]) -> None:
+        for name, w in weights.items():
             u, s, vt = np.linalg.svd(w, full_matrices=False)
             self._tracks[name] = _Track(u, s, vt.T.copy(), w)
         log.info("tracking %s from step %d", ", ".join(self._tracks) or "no matrix", self.start)
 
-    def _store(self, trainer: Trainer, step: int) -> None:
+    def _store(self, weights: dict[str, np.ndarray], step: int) -> None:
         row: dict = {"step": step, "matrices": {}}
-        for name, w in self._weights(trainer).items():
+        for name, w in weights.items():
             tr = self._tracks[name]
             u_obs = np.linalg.svd(w, full_matrices=False)[0]
             k = min(self.top_k, tr.sigma.size)
@@ -127,17 +126,19 @@ class SingularTracker(Callback):
 
     def on_train_start(self, trainer: Trainer) -> None:
         if trainer.step == 0 and self.start == 0 and not self._tracks:
-            self._begin(trainer)
+            weights = self._weights(trainer)
+            self._begin(weights)
             if 0 in self._record:
-                self._store(trainer, 0)
+                self._store(weights, 0)
 
     def on_step_end(self, trainer: Trainer, step: int, batch_loss: float) -> None:
         if step < self.start:
             return
+        weights = self._weights(trainer)
         if step == self.start and not self._tracks:
-            self._begin(trainer)
+            self._begin(weights)
         elif step > self.start:
-            for name, w in self._weights(trainer).items():
+            for name, w in weights.items():
                 tr = self._tracks[name]
                 u, s, v, skipped = first_order_update(tr.u, tr.sigma, tr.v, w - tr.w_prev)
                 if (step - self.start) % REORTHO_EVERY == 0 or step in self._record:
@@ -145,24 +146,16 @@ class SingularTracker(Callback):
                 tr.u, tr.sigma, tr.v, tr.w_prev = u, s, v, w
                 tr.skipped += skipped
         if step in self._record:
-            self._store(trainer, step)
+            self._store(weights, step)
 
     # -------------------------------------------------------------- checkpoint support
     def state_dict(self) -> dict:
-        tracks = {n: {"u": torch.as_tensor(t.u), "sigma": torch.as_tensor(t.sigma), "v": torch.as_tensor(t.v),
-                      "w_prev": torch.as_tensor(t.w_prev), "skipped": t.skipped} for n, t in self._tracks.items()}
-        rows = [{"step": r["step"], "matrices": {n: {"sigma": torch.as_tensor(m["sigma"]),
-                                                      "alignment": torch.as_tensor(m["alignment"]),
-                                                      "skipped": m["skipped"]} for n, m in r["matrices"].items()}}
-                for r in self.rows]
-        return {"tracks": tracks, "rows": rows}
+        return to_tensors({"tracks": {n: vars(t) for n, t in self._tracks.items()}, "rows": self.rows})
 
     def load_state_dict(self, state: dict) -> None:
-        self._tracks = {n: _Track(t["u"].numpy(), t["sigma"].numpy(), t["v"].numpy(), t["w_prev"].numpy(),
-                                  int(t["skipped"])) for n, t in state["tracks"].items()}
-        self.rows = [{"step": r["step"], "matrices": {n: {"sigma": m["sigma"].numpy(), "alignment": m["alignment"].numpy(),
-                                                          "skipped": int(m["skipped"])}
-                                                      for n, m in r["matrices"].items()}} for r in state["rows"]]
+        state = from_tensors(state)
+        self._tracks = {n: _Track(**t) for n, t in state["tracks"].items()}
+        self.rows = state["rows"]
 
     # ------------------------------------------------------------------- output
     def to_variables(self, steps: np.ndarray, names: Sequence[str], k_max: int) -> dict[str, xr.DataArray]:

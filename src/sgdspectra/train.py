@@ -67,8 +67,8 @@ def train_and_record(cfg: ModelConfig, seed: int, output: str | Path | None = No
     if output is not None and cfg.train.checkpoint_every > 0:
         from .checkpoint import Checkpointer, checkpoint_path
 
-        checkpointer = Checkpointer(checkpoint_path(output), cfg.train.checkpoint_every, recorder,
-                                    cfg.to_json() + str(seed), extras)
+        checkpointer = Checkpointer(checkpoint_path(output), cfg.train.checkpoint_every, cfg.to_json() + str(seed),
+                                    {"recorder": recorder, **extras})
         callbacks.append(checkpointer)
     trainer = Trainer(model, task, cfg.train, device=device, callbacks=callbacks)
     start = checkpointer.restore(trainer) if checkpointer is not None else 0

@@ -127,10 +127,8 @@ def tail_fits(x: FloatArray, min_tail: int = 10) -> dict[str, LawFit]:
         "lognormal_tail": mle.fit_lognormal(tail, xmin, law="lognormal_tail"),
     }
     for law, fit in fits.items():  # xmin was chosen on the data: one more parameter each
-        fit.n_params = _N_PARAMS[law]
+        fit.n_params = _N_PARAMS[law]  # aic and bic follow
         if fit.ok:
-            fit.aic = 2.0 * fit.n_params - 2.0 * fit.loglik
-            fit.bic = fit.n_params * math.log(fit.n) - 2.0 * fit.loglik
             fit.params.update(xmin=xmin, n_tail=float(tail.size))
     fits["power_law"].message = csn.message
     return fits

@@ -19,14 +19,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from sgdspectra.fitting.results import STATUSES, DroppedValuesWarning, ks_statistic
+from sgdspectra.fitting.results import STATUSES, ks_statistic, split_values
 from sgdspectra.laws.base import FloatArray, Law
 
 logger = logging.getLogger(__name__)
@@ -66,8 +65,6 @@ class LawFit:
     n_zeros: int = 0
     n_params: int = 0
     loglik: float = math.nan
-    aic: float = math.nan
-    bic: float = math.nan
     ks: float = math.nan
     wasserstein1: float = math.nan
     params: dict[str, float] = field(default_factory=dict)
@@ -82,6 +79,16 @@ class LawFit:
     def ok(self) -> bool:
         """True when the fit succeeded."""
         return self.status == "ok"
+
+    @property
+    def aic(self) -> float:
+        """``2 n_params - 2 loglik`` (NaN unless ok)."""
+        return 2.0 * self.n_params - 2.0 * self.loglik if self.ok else math.nan
+
+    @property
+    def bic(self) -> float:
+        """``n_params ln(n) - 2 loglik`` (NaN unless ok)."""
+        return self.n_params * math.log(self.n) - 2.0 * self.loglik if self.ok else math.nan
 
     def to_row(self) -> dict[str, Any]:
         """Flat dict: the scalar fields and the parameters (NaN unless ok)."""
@@ -106,24 +113,13 @@ def clean_values(
 ) -> tuple[FloatArray, int, str]:
     """Split input into positive values, the count of dropped zeros, and a non-finite message.
 
-    Values ``<= zero_rtol * max(values)`` (and any value <= 0) are treated as zeros: removed with
-    a :class:`DroppedValuesWarning` that counts them. If any value is NaN/inf the message counts
-    them (the caller reports status ``nonfinite``) and nothing is dropped or warned.
+    :func:`~sgdspectra.fitting.results.split_values` with a zero tolerance: values
+    ``<= zero_rtol * max(values)`` (and any value <= 0) are removed with a counted
+    :class:`~sgdspectra.fitting.results.DroppedValuesWarning`. If any value is NaN/inf the
+    message counts them (the caller reports status ``nonfinite``) and no values are returned.
     """
-    x = np.asarray(values, dtype=np.float64).ravel()
-    bad = int(np.count_nonzero(~np.isfinite(x)))
-    if bad:
-        return _empty(), 0, f"{bad} non-finite value(s) among {x.size}"
-    if x.size == 0:
-        return x, 0, ""
-    tol = max(float(zero_rtol) * float(np.max(x)), 0.0)
-    keep = x > tol
-    dropped = int(x.size - np.count_nonzero(keep))
-    if dropped:
-        msg = f"{law}: dropped {dropped} value(s) <= {tol:.3g} (zeros) of {x.size} before fitting"
-        warnings.warn(msg, DroppedValuesWarning, stacklevel=3)
-        logger.warning(msg)
-    return x[keep], dropped, ""
+    x, n_bad, n_zeros, msg = split_values(values, law, zero_rtol, stacklevel=4)
+    return (_empty(), 0, msg) if n_bad else (x, n_zeros, "")
 
 
 def _split_at_crossings(
@@ -197,7 +193,6 @@ def finish_fit(
     n = x.size
     fit = LawFit(
         law_name, "ok", message, n=n, n_zeros=n_zeros, n_params=n_params, loglik=loglik,
-        aic=2.0 * n_params - 2.0 * loglik, bic=n_params * math.log(n) - 2.0 * loglik,
         ks=ks_statistic(x, dist.cdf), wasserstein1=wasserstein1(x, dist),
         params=dict(dist.params()), dist=dist, logpdf=logp,
     )  # fmt: skip

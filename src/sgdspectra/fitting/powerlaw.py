@@ -142,6 +142,30 @@ def _log_gaps(u: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return gaps
 
 
+def _deviations(
+    log_u: npt.NDArray[np.float64], n_gt: npt.NDArray[np.float64], n_ge: npt.NDArray[np.float64],
+    jj: npt.NDArray[np.intp], alpha: npt.NDArray[np.float64],
+    cols: slice | npt.NDArray[np.intp], left_only: bool,
+) -> npt.NDArray[np.float64]:  # fmt: skip
+    """``K`` times the KS deviation of candidates ``jj`` at the unique values ``cols``.
+
+    A (len(jj), columns) array, ``max(K E_l - n_gt[l], n_ge[l] - K E_l)`` (``|n_ge[l] - K E_l|``
+    with ``left_only``); columns left of a candidate's xmin are not masked here.
+    """
+    block = log_u[None, cols] - log_u[jj, None]  # ln(u_l / u_j), (rows, columns)
+    block *= (1.0 - alpha)[:, None]
+    np.clip(block, _MIN_EXPONENT, 0.0, out=block)
+    block += np.log(n_ge[jj])[:, None]
+    np.exp(block, out=block)  # K * E_l
+    above = block - n_gt[None, cols]
+    np.subtract(n_ge[None, cols], block, out=block)
+    if left_only:
+        np.abs(block, out=block)
+    else:
+        np.maximum(block, above, out=block)
+    return block
+
+
 def _ks_scan(
     log_u: npt.NDArray[np.float64], n_gt: npt.NDArray[np.float64], n_ge: npt.NDArray[np.float64],
     rows: npt.NDArray[np.intp], alpha: npt.NDArray[np.float64], left_only: bool = False,
@@ -162,21 +186,10 @@ def _ks_scan(
         width = n_unique - j0
         stop = min(rows.size, start + max(1, _CHUNK_ELEMENTS // width))
         jj = rows[start:stop]
-        k = n_ge[jj]
-        block = log_u[None, j0:] - log_u[jj, None]  # ln(u_l / u_j), (rows, width)
-        block *= (1.0 - alpha[start:stop])[:, None]
-        np.clip(block, _MIN_EXPONENT, 0.0, out=block)
-        block += np.log(k)[:, None]
-        np.exp(block, out=block)  # K * E_l
-        above = block - n_gt[None, j0:]
-        np.subtract(n_ge[None, j0:], block, out=block)
-        if left_only:
-            np.abs(block, out=block)
-        else:
-            np.maximum(block, above, out=block)
+        block = _deviations(log_u, n_gt, n_ge, jj, alpha[start:stop], slice(j0, None), left_only)
         tri = int(jj[-1]) - j0 + 1  # columns left of some row's xmin lie in this leading block
         block[:, :tri][np.arange(j0, j0 + tri)[None, :] < jj[:, None]] = 0.0
-        out[start:stop] = block.max(axis=1) / k
+        out[start:stop] = block.max(axis=1) / n_ge[jj]
         start = stop
     return out
 
@@ -190,21 +203,10 @@ def _ks_lower_bound(
     out = np.empty(rows.size, dtype=np.float64)
     step = max(1, _CHUNK_ELEMENTS // max(cols.size, 1))
     for a in range(0, rows.size, step):
-        jj, al = rows[a : a + step], alpha[a : a + step]
-        k = n_ge[jj]
-        block = log_u[None, cols] - log_u[jj, None]
-        block *= (1.0 - al)[:, None]
-        np.clip(block, _MIN_EXPONENT, 0.0, out=block)
-        block += np.log(k)[:, None]
-        np.exp(block, out=block)
-        above = block - n_gt[None, cols]
-        np.subtract(n_ge[None, cols], block, out=block)
-        if left_only:
-            np.abs(block, out=block)
-        else:
-            np.maximum(block, above, out=block)
+        jj = rows[a : a + step]
+        block = _deviations(log_u, n_gt, n_ge, jj, alpha[a : a + step], cols, left_only)
         block[cols[None, :] < jj[:, None]] = 0.0
-        out[a : a + step] = block.max(axis=1) / k
+        out[a : a + step] = block.max(axis=1) / n_ge[jj]
     return out
 
 

@@ -118,13 +118,16 @@ def failed_result(
     return FitResult(law, status, message, n_values=n_values, n_zeros=n_zeros, n_params=n_params)
 
 
-def split_values(values: npt.ArrayLike, law: str) -> tuple[npt.NDArray[np.float64], int, int, str]:
+def split_values(
+    values: npt.ArrayLike, law: str, zero_rtol: float = 0.0, stacklevel: int = 3
+) -> tuple[npt.NDArray[np.float64], int, int, str]:
     """Validate input for a fit.
 
     Returns ``(positive, n_nonfinite, n_dropped, message)`` where ``positive`` holds the finite
     values > 0. When any value is non-finite, ``message`` counts them (the caller must then report
-    status ``nonfinite``) and nothing is warned. Otherwise values <= 0 are removed, counted in
-    ``n_dropped``, and reported with a :class:`DroppedValuesWarning` and a log line.
+    status ``nonfinite``) and nothing is warned. Otherwise values ``<= zero_rtol * max(values)``
+    (and any value <= 0) are treated as zeros: removed, counted in ``n_dropped``, and reported
+    with a :class:`DroppedValuesWarning` (at ``stacklevel``) and a log line.
     """
     x = np.asarray(values, dtype=np.float64).ravel()
     finite = np.isfinite(x)
@@ -132,11 +135,13 @@ def split_values(values: npt.ArrayLike, law: str) -> tuple[npt.NDArray[np.float6
     if bad:
         pos = x[finite]
         return pos[pos > 0], bad, 0, f"{bad} non-finite value(s) among {x.size}"
-    keep = x > 0
+    tol = max(float(zero_rtol) * float(np.max(x)), 0.0) if x.size else 0.0
+    keep = x > tol
     dropped = int(x.size - np.count_nonzero(keep))
     if dropped:
-        msg = f"{law}: dropped {dropped} value(s) <= 0 of {x.size} before fitting"
-        warnings.warn(msg, DroppedValuesWarning, stacklevel=3)
+        zeros = " (zeros)" if tol > 0 else ""
+        msg = f"{law}: dropped {dropped} value(s) <= {tol:.3g}{zeros} of {x.size} before fitting"
+        warnings.warn(msg, DroppedValuesWarning, stacklevel=stacklevel)
         logger.warning(msg)
     return x[keep], 0, dropped, ""
 

@@ -106,6 +106,12 @@ class SigmaStepper:
             np.minimum(near[:, -1], x[:, -1], out=near[:, -1])
         return np.all(h * np.abs(b) <= DRIFT_GUARD * near, axis=1)
 
+    def explicit(self, x: FloatArray, h: float, db: FloatArray) -> tuple[FloatArray, FloatArray, np.ndarray]:
+        """Drift at ``x``, the explicit proposal and its per-row acceptance (:meth:`valid` and :meth:`guard`)."""
+        b = self.drift(x)
+        y = self.propose(x, b, h, db)
+        return b, y, self.valid(y) & self.guard(x, b, h)
+
     def step(
         self, x: FloatArray, h: float, db: FloatArray, bridge: list[np.random.Generator]
     ) -> tuple[FloatArray, np.ndarray, np.ndarray, np.ndarray]:
@@ -115,9 +121,7 @@ class SigmaStepper:
         ``bridge[r]`` is the generator of row r's Brownian-bridge draws.
         Returns (new state, rejected proposals per row, implicit sub-steps per row, depth per row).
         """
-        b = self.drift(x)
-        y = self.propose(x, b, h, db)
-        ok = self.valid(y) & self.guard(x, b, h)
+        b, y, ok = self.explicit(x, h, db)
         n_rej = (~ok).astype(np.int64)
         n_impl = np.zeros(x.shape[0], dtype=np.int64)
         depth = np.zeros(x.shape[0], dtype=np.int64)
@@ -162,9 +166,7 @@ class SigmaStepper:
                 if rows.size == 0:
                     break
                 yr = y[rows]
-                b = self.drift(yr)
-                prop = self.propose(yr, b, hh, pieces[rows, k])
-                good = self.valid(prop) & self.guard(yr, b, hh)
+                b, prop, good = self.explicit(yr, hh, pieces[rows, k])
                 fail = rows[~good]
                 n_rej[pending[fail]] += 1
                 if last and fail.size:
@@ -201,9 +203,7 @@ class SigmaStepper:
         halves = self._bridge_split(db[slow, None, :], h, sub_gens)
         xs = x[slow].copy()
         for k in range(2):
-            bk = self.drift(xs)
-            prop = self.propose(xs, bk, 0.5 * h, halves[:, k])
-            good = self.valid(prop) & self.guard(xs, bk, 0.5 * h)
+            bk, prop, good = self.explicit(xs, 0.5 * h, halves[:, k])
             bad = np.flatnonzero(~good)
             if bad.size:
                 prop[bad], n_i = self._implicit_robust(
