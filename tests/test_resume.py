@@ -77,3 +77,22 @@ def test_checkpoint_of_another_configuration_is_ignored(tmp_path):
     assert "resumed_from_step" not in ds.attrs  # started from step 0
     again = train_and_record(ModelConfig.from_dict("mlp", other), seed=1)
     np.testing.assert_array_equal(ds.sigma.values, again.sigma.values)
+
+
+def test_checkpoint_in_an_older_layout_is_ignored(tmp_path, monkeypatch):
+    """A side-car file written by an older checkpoint layout (same configuration) restarts training
+    from step 0 instead of failing on a missing key."""
+    import torch
+
+    from sgdspectra import checkpoint
+
+    spec = {**SPEC, "train": {**SPEC["train"], "steps": 40, "checkpoint_every": 20}}
+    cfg = ModelConfig.from_dict("mlp", spec)
+    out = tmp_path / "spectra.nc"
+    monkeypatch.setattr(checkpoint, "CHECKPOINT_FORMAT", checkpoint.CHECKPOINT_FORMAT - 1)
+    fingerprint = checkpoint.Checkpointer(checkpoint_path(out), 20, cfg.to_json() + "1", {}).fingerprint
+    torch.save({"fingerprint": fingerprint, "step": 20, "rows": []}, checkpoint_path(out))  # the old layout
+    monkeypatch.undo()
+    ds = train_and_record(cfg, seed=1, output=out)
+    assert "resumed_from_step" not in ds.attrs
+    np.testing.assert_array_equal(ds.sigma.values, train_and_record(cfg, seed=1).sigma.values)

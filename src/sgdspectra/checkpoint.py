@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Checkpointer", "checkpoint_path", "from_tensors", "to_tensors"]
 
+#: Layout of the checkpoint file; part of the fingerprint, so a file in an older layout is ignored
+#: (training restarts from step 0) instead of failing to load. Bump it when the layout changes.
+CHECKPOINT_FORMAT = 2
+
 
 def checkpoint_path(output: str | Path) -> Path:
     return Path(str(output) + ".ckpt")
@@ -62,7 +66,7 @@ class Checkpointer(Callback):
         self.path = Path(path)
         self.callbacks = dict(callbacks)
         self.every = int(every)
-        self.fingerprint = hashlib.sha256(config_json.encode()).hexdigest()
+        self.fingerprint = hashlib.sha256(f"format {CHECKPOINT_FORMAT}\n{config_json}".encode()).hexdigest()
 
     def _state(self, trainer: Trainer, step: int) -> dict:
         return {
